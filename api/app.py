@@ -1,0 +1,94 @@
+"""The FastAPI application: routers, error envelope, request ids, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIRoute
+
+from accounts.tokens import TokenCache
+from api.deps import IdempotentReplay
+from api.errors import install_error_handlers
+from api.logs import RequestIdMiddleware, configure_logging
+from api.routers import accounts, auth, health
+from api.runtime import Runtime
+from core.bus import Bus, open_bus
+from core.database import Database
+from core.settings import Settings, get_settings
+
+DESCRIPTION = """
+Dispatch and tracking for bulk B2B freight: a load market carriers grab from, fleet splits,
+signed pickup passes, a yard queue and live GPS.
+
+Every route needs a bearer token (`Authorization: Bearer …`) unless it is marked `x-public`
+with its reason. Errors are RFC 9457 `application/problem+json` with a stable `code`.
+Writes accept an `Idempotency-Key` header: a retried request is applied once and answered
+the same.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Generated mobile clients turn these into method names: keep them short and readable.
+    return route.name
+
+
+def create_app(
+    settings: Settings | None = None, *, database: Database | None = None, bus: Bus | None = None
+) -> FastAPI:
+    """Build the app; a database or bus passed in is used as is and left open at shutdown."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_database = database is None
+        own_bus = bus is None
+        db = database or Database(settings.database_url, settings.database)
+        event_bus = bus or open_bus(settings.bus.url)
+        if own_bus:
+            await event_bus.start()
+        app.state.runtime = Runtime(
+            settings=settings,
+            database=db,
+            bus=event_bus,
+            tokens=TokenCache(ttl_s=settings.security.token_cache_s),
+        )
+        try:
+            yield
+        finally:
+            if own_bus:
+                await event_bus.close()
+            if own_database:
+                await db.dispose()
+
+    app = FastAPI(
+        title="Haulpoint API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    install_error_handlers(app)
+
+    @app.exception_handler(IdempotentReplay)
+    async def _replay(_request: Request, replay: IdempotentReplay) -> Response:
+        stored = replay.reply
+        return Response(
+            stored.body,
+            status_code=stored.status_code,
+            media_type=stored.media_type,
+            headers={"Idempotent-Replayed": "true"},
+        )
+
+    app.add_middleware(RequestIdMiddleware)
+    for router in (health.router, auth.router, accounts.router):
+        app.include_router(router)
+    return app
+
+
+def serve_app() -> FastAPI:
+    """The app as a server process runs it: configured from the environment, logging set up."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,135 @@
+"""The ``haulpoint`` command: serve, migrate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from api.demo import DEMO_PASSWORD, DemoAccount, seed
+from api.logs import configure_logging
+from core.database import Database
+from core.settings import Settings, get_settings
+from migrations import upgrade
+
+
+async def _migrate(settings: Settings) -> str:
+    database = Database(settings.database_url, settings.database)
+    try:
+        await upgrade(database.engine)
+    finally:
+        await database.dispose()
+    return database.dialect
+
+
+def migrate(settings: Settings) -> None:
+    """Apply every migration to the configured database."""
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    dialect = asyncio.run(_migrate(settings))
+    print(f"database migrated to head ({dialect})")
+
+
+def serve(
+    settings: Settings, *, host: str, port: int, workers: int, apply_migrations: bool
+) -> None:
+    """Apply migrations, then serve the API with uvicorn."""
+    if apply_migrations:
+        migrate(settings)
+    uvicorn.run(
+        "api.app:serve_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def _print_accounts(accounts: Sequence[DemoAccount], base_url: str) -> None:
+    print()
+    print("Haulpoint demo world")
+    print(f"  API docs:  {base_url}/docs")
+    print(f"  Every demo account's password: {DEMO_PASSWORD}")
+    print()
+    width = max(len(a.login) for a in accounts)
+    for account in accounts:
+        print(f"  {account.organization:<20} {account.role:<11} {account.login:<{width}}")
+        print(f"      token: {account.token}")
+    first = accounts[0]
+    print()
+    print("Try:")
+    print(f'  curl -H "Authorization: Bearer {first.token}" {base_url}/v1/me')
+    print()
+
+
+def demo(settings: Settings, *, host: str, port: int) -> None:
+    """Serve the platform on a fresh SQLite demo database with a seeded world."""
+    data_dir = settings.data_dir / "demo"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_file = data_dir / "haulpoint-demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database_file}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite+aiosqlite:///{database_file.resolve()}"
+    os.environ["HAULPOINT_DATABASE__URL"] = url
+    os.environ["HAULPOINT_DATA_DIR"] = str(data_dir)
+    get_settings.cache_clear()
+    settings = get_settings()
+
+    async def prepare() -> list[DemoAccount]:
+        database = Database(url, settings.database)
+        try:
+            await upgrade(database.engine)
+            return await seed(database)
+        finally:
+            await database.dispose()
+
+    accounts = asyncio.run(prepare())
+    _print_accounts(accounts, f"http://{host}:{port}")
+    serve(settings, host=host, port=port, workers=1, apply_migrations=False)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="haulpoint", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="apply migrations and serve the API")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--workers", type=int, default=1)
+    serve_cmd.add_argument("--no-migrate", action="store_true", help="skip migrations")
+    commands.add_parser("migrate", help="apply migrations to the configured database")
+    demo_cmd = commands.add_parser("demo", help="serve a seeded demo world on SQLite")
+    demo_cmd.add_argument("--host", default="127.0.0.1")
+    demo_cmd.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line."""
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if args.command == "serve":
+        serve(
+            settings,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            apply_migrations=not args.no_migrate,
+        )
+    elif args.command == "migrate":
+        migrate(settings)
+    elif args.command == "demo":
+        demo(settings, host=args.host, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
