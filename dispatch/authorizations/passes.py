@@ -58,6 +58,9 @@ PICKUP_JWS_TYP = "hp-pass"
 # (plus leeway) so every pass outlives neither its key nor this bound.
 MAX_PASS_LIFETIME_S = 24 * 3600
 DEFAULT_LEEWAY_S = 120
+# What `KeyRing.rotate` needs as `publish_for_s`: a pass signed just before the rotation is
+# honoured until its expiry plus the verifiers' leeway.
+RETIRED_KEY_PUBLISH_S = MAX_PASS_LIFETIME_S + DEFAULT_LEEWAY_S
 MAX_TEXT_CHARS = 64
 # Separators people put inside plates besides spaces and dashes (Unicode category Pd): the
 # minus sign that autocorrect produces, and the middle dots of plates like 京A·12345.

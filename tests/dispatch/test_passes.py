@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from core.signing import KeyRing, generate_private_key
 from dispatch.authorizations.passes import (
     DEFAULT_LEEWAY_S,
+    MAX_PASS_LIFETIME_S,
     ONLINE_ONLY_REASONS,
     PICKUP_JWS_TYP,
+    RETIRED_KEY_PUBLISH_S,
     PassCheck,
     PassClaims,
     PassClaimsError,
@@ -157,6 +159,16 @@ class TestRotation:
             token, keys=rotated.jwks(now=NOW + timedelta(hours=2)), now=NOW + timedelta(hours=2)
         )
         assert from_jwks.reason is PassReason.UNKNOWN_KEY
+
+    def test_rotating_with_the_advised_window_keeps_the_longest_pass_to_its_end(self) -> None:
+        old_ring = KeyRing(active=generate_private_key())
+        claims = make_claims(expires_at=NOW + timedelta(seconds=MAX_PASS_LIFETIME_S))
+        token = issue_pass(claims, ring=old_ring)
+        rotated = old_ring.rotate(
+            generate_private_key(), now=NOW, publish_for_s=RETIRED_KEY_PUBLISH_S
+        )
+        last_moment = claims.expires_at + LEEWAY - timedelta(seconds=1)
+        assert check(token, keys=rotated.jwks(now=last_moment), now=last_moment).valid
 
 
 class TestTimeRefusals:
