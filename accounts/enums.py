@@ -73,3 +73,12 @@ class PartnerRelation(StrEnum):
     CUSTOMER = "customer"
     SUPPLIER = "supplier"
     CARRIER = "carrier"
+
+
+class SiteKind(StrEnum):
+    """What happens at a site."""
+
+    PLANT = "plant"
+    WAREHOUSE = "warehouse"
+    DELIVERY_SITE = "delivery_site"
+    DEPOT = "depot"

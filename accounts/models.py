@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from accounts.enums import Department, OrgKind, PartnerRelation, Role, Scope, TokenKind
+from accounts.enums import Department, OrgKind, PartnerRelation, Role, Scope, SiteKind, TokenKind
 from accounts.work import OpenWork, register_open_work
 from core.models import Keyed, Timestamped, Versioned, created_at_field, utc_field
 from core.types import JSONColumn, enum_type
@@ -108,6 +108,28 @@ class Partnership(PartnershipBase, Keyed, Timestamped, Versioned, table=True):
     __table_args__ = (UniqueConstraint("organization_id", "partner_id", "relation"),)
 
     organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+
+
+class SiteBase(SQLModel):
+    """The fields a client sets on a site."""
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: SiteKind = Field(sa_type=enum_type(SiteKind))
+    address: str | None = Field(default=None, max_length=500)
+    country: str | None = Field(default=None, max_length=2)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    timezone: str = Field(default="UTC", max_length=64)
+    instructions: str | None = Field(default=None, max_length=2000)
+
+
+class Site(SiteBase, Keyed, Timestamped, Versioned, table=True):
+    """A place an organization runs: a plant or warehouse goods leave from, a site they go to."""
+
+    __tablename__ = "sites"
+
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    active: bool = True
 
 
 register_open_work(OpenWork(name="partnerships", model=Partnership, member_column="manager_id"))

@@ -11,7 +11,15 @@ from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from accounts.models import AccessToken, Activity, Membership, Organization, Partnership, User
+from accounts.models import (
+    AccessToken,
+    Activity,
+    Membership,
+    Organization,
+    Partnership,
+    Site,
+    User,
+)
 
 
 async def user_by_login(session: AsyncSession, login: str) -> User | None:
@@ -176,3 +184,11 @@ async def partnerships(
         .order_by(col(Partnership.created_at))
     )
     return [(row[0], row[1]) for row in (await session.exec(statement)).all()]
+
+
+async def sites(session: AsyncSession, organization_id: uuid.UUID) -> Sequence[Site]:
+    """An organization's sites, by name."""
+    statement = (
+        select(Site).where(col(Site.organization_id) == organization_id).order_by(col(Site.name))
+    )
+    return (await session.exec(statement)).all()

@@ -6,11 +6,20 @@ import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from accounts.enums import Department, OrgKind, PartnerRelation, Role, Scope, TokenKind
-from accounts.models import AccessToken, Membership, Organization, Partnership, User
+from accounts.enums import Department, OrgKind, PartnerRelation, Role, Scope, SiteKind, TokenKind
+from accounts.models import AccessToken, Membership, Organization, Partnership, Site, User
 
 _PHONE = re.compile(r"^\+?[0-9]{6,15}$")
 
@@ -280,6 +289,69 @@ class PartnershipsPublic(BaseModel):
 
     data: list[PartnershipPublic]
     count: int
+
+
+class SiteCreate(Strict):
+    """A plant, warehouse, delivery site or depot of your organization."""
+
+    name: Name
+    kind: SiteKind
+    address: Annotated[str, Field(max_length=500)] | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+    timezone: Annotated[str, Field(max_length=64)] = "UTC"
+    instructions: Annotated[str, Field(max_length=2000)] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError("an IANA time zone such as Europe/Berlin") from error
+        return value
+
+
+class SiteUpdate(Strict):
+    """Change a site; ``version`` must be the one you read."""
+
+    version: int
+    name: Name | None = None
+    address: Annotated[str, Field(max_length=500)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] | None = None
+    instructions: Annotated[str, Field(max_length=2000)] | None = None
+    active: bool | None = None
+
+
+class SitePublic(BaseModel):
+    """A site."""
+
+    id: uuid.UUID
+    version: int
+    organization_id: uuid.UUID
+    name: str
+    kind: SiteKind
+    address: str | None
+    country: str | None
+    lat: float
+    lon: float
+    timezone: str
+    instructions: str | None
+    active: bool
+
+
+class SitesPublic(BaseModel):
+    """A list of sites."""
+
+    data: list[SitePublic]
+    count: int
+
+
+def site_public(site: Site) -> SitePublic:
+    """A site as the API shows it."""
+    return SitePublic.model_validate(site, from_attributes=True)
 
 
 def member_public(member: Membership, user: User) -> MemberPublic:

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts import repository
 from accounts.credentials import hash_password, new_token, token_hash, verify_password
-from accounts.enums import ALL_SCOPES, MANAGERS, OrgKind, Role, Scope, TokenKind
+from accounts.enums import ALL_SCOPES, MANAGERS, OPERATORS, OrgKind, Role, Scope, TokenKind
 from accounts.exceptions import (
     InvalidCredentials,
     InvalidToken,
@@ -22,7 +22,15 @@ from accounts.exceptions import (
     RoleRequired,
     StaleVersion,
 )
-from accounts.models import AccessToken, Activity, Membership, Organization, Partnership, User
+from accounts.models import (
+    AccessToken,
+    Activity,
+    Membership,
+    Organization,
+    Partnership,
+    Site,
+    User,
+)
 from accounts.principal import Principal
 from accounts.schemas import (
     ActivityReport,
@@ -34,6 +42,8 @@ from accounts.schemas import (
     PartnershipCreate,
     PartnershipUpdate,
     SignupRequest,
+    SiteCreate,
+    SiteUpdate,
 )
 from accounts.tokens import TokenCache
 from accounts.work import reassign_open_work
@@ -464,6 +474,42 @@ async def list_partnerships(
     return await repository.partnerships(session, principal.organization_id)
 
 
+async def create_site(session: AsyncSession, *, principal: Principal, data: SiteCreate) -> Site:
+    """A site of the caller's organization (owner, admin or dispatcher)."""
+    _require_operator(principal)
+    site = Site(organization_id=principal.organization_id, **data.model_dump())
+    session.add(site)
+    await session.flush()
+    return site
+
+
+async def get_site(session: AsyncSession, *, principal: Principal, site_id: uuid.UUID) -> Site:
+    """One of the caller's organization's sites."""
+    site = await session.get(Site, site_id)
+    if site is None or site.organization_id != principal.organization_id:
+        raise NotFound("no such site in your organization", code="site_not_found")
+    return site
+
+
+async def list_sites(session: AsyncSession, *, principal: Principal) -> list[Site]:
+    """The caller's organization's sites."""
+    return list(await repository.sites(session, principal.organization_id))
+
+
+async def update_site(
+    session: AsyncSession, *, principal: Principal, site_id: uuid.UUID, data: SiteUpdate
+) -> Site:
+    """Change one of the caller's organization's sites."""
+    _require_operator(principal)
+    site = await get_site(session, principal=principal, site_id=site_id)
+    _check_version(site.version, data.version)
+    for field, value in data.model_dump(exclude={"version"}, exclude_none=True).items():
+        setattr(site, field, value)
+    session.add(site)
+    await session.flush()
+    return site
+
+
 async def _new_user(
     session: AsyncSession, *, name: str, email: str | None, phone: str | None, password: str
 ) -> User:
@@ -533,6 +579,11 @@ async def _keep_an_owner(session: AsyncSession, member: Membership) -> None:
 def _require_manager(principal: Principal) -> None:
     if principal.role not in MANAGERS:
         raise RoleRequired("only the owner or an admin may do this")
+
+
+def _require_operator(principal: Principal) -> None:
+    if principal.role not in OPERATORS - {Role.CLERK}:
+        raise RoleRequired("only the owner, an admin or a dispatcher may do this")
 
 
 def _require_can_grant(principal: Principal, role: Role) -> None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts import service as accounts
-from accounts.enums import Department, OrgKind, PartnerRelation, Role
-from accounts.schemas import MemberCreate, PartnershipCreate, SignupRequest
+from accounts.enums import Department, OrgKind, PartnerRelation, Role, SiteKind
+from accounts.schemas import MemberCreate, PartnershipCreate, SignupRequest, SiteCreate
 from accounts.tokens import TokenCache
 from core.database import Database
 
@@ -29,12 +29,22 @@ class DemoAccount:
 
 
 @dataclass(frozen=True)
+class _Site:
+    name: str
+    kind: SiteKind
+    lat: float
+    lon: float
+    address: str
+
+
+@dataclass(frozen=True)
 class _Org:
     name: str
     domain: str
     kinds: tuple[OrgKind, ...]
     owner: str
     members: tuple[tuple[str, Role, Department | None], ...]
+    sites: tuple[_Site, ...] = ()
 
 
 _WORLD = (
@@ -48,6 +58,7 @@ _WORLD = (
             ("Gate Clerk Ana", Role.CLERK, Department.OPERATIONS),
             ("Finance Fay", Role.VIEWER, Department.FINANCE),
         ),
+        (_Site("Uelzen sugar mill", SiteKind.PLANT, 52.9790, 10.5580, "Uelzen, Germany"),),
     ),
     _Org(
         "Acme Foods",
@@ -58,6 +69,7 @@ _WORLD = (
             ("Purchasing Paula", Role.DISPATCHER, Department.PURCHASING),
             ("Finance Frank", Role.VIEWER, Department.FINANCE),
         ),
+        (_Site("Hamburg bakery works", SiteKind.DELIVERY_SITE, 53.5460, 10.0820, "Hamburg"),),
     ),
     _Org(
         "Rapid Haulage",
@@ -69,6 +81,7 @@ _WORLD = (
             ("Driver Li Wei", Role.DRIVER, Department.TRANSPORT),
             ("Driver Sam Okafor", Role.DRIVER, Department.TRANSPORT),
         ),
+        (_Site("Lüneburg depot", SiteKind.DEPOT, 53.2510, 10.4140, "Lüneburg, Germany"),),
     ),
     _Org(
         "Longroad Logistics",
@@ -79,6 +92,7 @@ _WORLD = (
             ("Dispatcher Dirk", Role.DISPATCHER, Department.TRANSPORT),
             ("Driver Ivan Petrov", Role.DRIVER, Department.TRANSPORT),
         ),
+        (_Site("Celle depot", SiteKind.DEPOT, 52.6230, 10.0800, "Celle, Germany"),),
     ),
 )
 
@@ -129,6 +143,19 @@ async def _seed(session: AsyncSession) -> list[DemoAccount]:
                 session, organization=organization, member=member, ttl_s=DEMO_TOKEN_TTL_S
             )
             made.append(DemoAccount(org.name, role.value, name, login, token.token))
+        for site in org.sites:
+            await accounts.create_site(
+                session,
+                principal=owner,
+                data=SiteCreate(
+                    name=site.name,
+                    kind=site.kind,
+                    lat=site.lat,
+                    lon=site.lon,
+                    address=site.address,
+                    timezone="Europe/Berlin",
+                ),
+            )
         if org.name == "Sweet Sugar Mill":
             seller_owner = owner
     await accounts.create_partnership(

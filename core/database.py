@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
@@ -64,6 +65,8 @@ class Database:
 
     def _create_engine(self) -> AsyncEngine:
         if self.dialect == "sqlite":
+            if self.url.database and self.url.database != ":memory:":
+                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_async_engine(self.url, echo=self.settings.echo)
             _configure_sqlite(engine, busy_timeout_ms=self.settings.sqlite_busy_timeout_ms)
             return engine

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import Connection, pool
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import Connection
 
-from core.database import normalize_url
+from core.database import Database, normalize_url
 from core.settings import get_settings
 from migrations import render_item
 from migrations.metadata import metadata
@@ -33,11 +32,11 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async(url: str) -> None:
-    engine = create_async_engine(normalize_url(url), poolclass=pool.NullPool)
-    async with engine.connect() as connection:
+    database = Database(url)
+    async with database.engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()
-    await engine.dispose()
+    await database.dispose()
 
 
 def run_offline() -> None:

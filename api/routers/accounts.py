@@ -28,9 +28,14 @@ from accounts.schemas import (
     PartnershipUpdate,
     ReassignRequest,
     ReassignResult,
+    SiteCreate,
+    SitePublic,
+    SitesPublic,
+    SiteUpdate,
     member_public,
     organization_public,
     partnership_public,
+    site_public,
 )
 from api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_role
 from api.routing import TransactionalRoute
@@ -196,3 +201,35 @@ async def update_partner(
         session, principal=principal, partnership_id=partnership_id, data=body
     )
     return partnership_public(*found)
+
+
+@router.get("/sites")
+async def list_sites(principal: CurrentPrincipal, session: SessionDep) -> SitesPublic:
+    """Your organization's plants, warehouses, delivery sites and depots."""
+    found = await accounts.list_sites(session, principal=principal)
+    return SitesPublic(data=[site_public(s) for s in found], count=len(found))
+
+
+@router.post("/sites", status_code=status.HTTP_201_CREATED)
+async def create_site(
+    body: SiteCreate, principal: CurrentPrincipal, session: SessionDep
+) -> SitePublic:
+    """Add a site (owner, admin or dispatcher)."""
+    return site_public(await accounts.create_site(session, principal=principal, data=body))
+
+
+@router.get("/sites/{site_id}")
+async def get_site(
+    site_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> SitePublic:
+    """One of your organization's sites."""
+    return site_public(await accounts.get_site(session, principal=principal, site_id=site_id))
+
+
+@router.patch("/sites/{site_id}")
+async def update_site(
+    site_id: uuid.UUID, body: SiteUpdate, principal: CurrentPrincipal, session: SessionDep
+) -> SitePublic:
+    """Change one of your organization's sites (owner, admin or dispatcher)."""
+    site = await accounts.update_site(session, principal=principal, site_id=site_id, data=body)
+    return site_public(site)

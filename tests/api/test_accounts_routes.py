@@ -283,3 +283,37 @@ class TestIdempotency:
         again = await client.post("/v1/members", headers=headers, json=body)
         assert again.status_code == 409
         assert "idempotent-replayed" not in again.headers
+
+
+class TestSites:
+    async def test_sites_belong_to_their_organization(self, client: httpx.AsyncClient) -> None:
+        seller = await signup(client, "Sweet Sugar Mill", ["seller", "plant_operator"])
+        buyer = await signup(client, "Acme Buyers", ["buyer"])
+        created = await client.post(
+            "/v1/sites",
+            headers=seller.headers,
+            json={
+                "name": "Mill North",
+                "kind": "plant",
+                "lat": 52.52,
+                "lon": 13.40,
+                "timezone": "Europe/Berlin",
+            },
+        )
+        assert created.status_code == 201, created.text
+        site_id = created.json()["id"]
+        assert (await client.get(f"/v1/sites/{site_id}", headers=seller.headers)).status_code == 200
+        assert (await client.get(f"/v1/sites/{site_id}", headers=buyer.headers)).status_code == 404
+        assert (await client.get("/v1/sites", headers=buyer.headers)).json()["count"] == 0
+
+    async def test_bad_coordinates_and_zone_name_the_fields(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        seller = await signup(client, "Sweet Sugar Mill", ["seller"])
+        response = await client.post(
+            "/v1/sites",
+            headers=seller.headers,
+            json={"name": "X", "kind": "plant", "lat": 95, "lon": 13.4, "timezone": "Mars/Olympus"},
+        )
+        assert response.status_code == 422
+        assert {e["field"] for e in response.json()["errors"]} == {"lat", "timezone"}
