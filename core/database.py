@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,12 +21,14 @@ from core.bus import Bus
 from core.errors import Unavailable
 from core.outbox import pending_messages
 from core.settings import DatabaseSettings
+from core.signing import KeyRing, SigningKeyError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _WRITER = "haulpoint_writer"
+_KEY_RING = "haulpoint_key_ring"
 
 
 def normalize_url(url: str) -> URL:
@@ -46,11 +49,30 @@ def is_lock_error(error: BaseException) -> bool:
     return "locked" in text or "deadlock" in text or "lock timeout" in text
 
 
-class Database:
-    """One engine with read and write sessions; SQLite writers begin IMMEDIATE."""
+def key_ring_of(session: AsyncSession | Session) -> KeyRing:
+    """The platform key ring the session's database hands its sessions (it signs log entries)."""
+    ring = session.info.get(_KEY_RING)
+    if not isinstance(ring, KeyRing):
+        raise SigningKeyError("this session has no key ring: open it from a Database given one")
+    return ring
 
-    def __init__(self, url: str, settings: DatabaseSettings | None = None) -> None:
+
+class Database:
+    """One engine with read and write sessions; SQLite writers begin IMMEDIATE.
+
+    ``key_ring`` (set once at startup) is handed to every session it opens, so the event log
+    signs entries without a process-wide global.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        settings: DatabaseSettings | None = None,
+        *,
+        key_ring: KeyRing | None = None,
+    ) -> None:
         self.settings = settings or DatabaseSettings()
+        self.key_ring = key_ring
         self.url = normalize_url(url)
         self.dialect = self.url.get_backend_name()
         self.engine = self._create_engine()
@@ -84,6 +106,8 @@ class Database:
         """A session; a write session holds SQLite's write lock from its first statement."""
         factory = self._writes if write else self._reads
         async with factory() as session:
+            if self.key_ring is not None:
+                session.info[_KEY_RING] = self.key_ring
             if write and self.is_sqlite:
                 await self._begin_with_retry(session)
             yield session

@@ -46,6 +46,40 @@ class SecuritySettings(BaseModel):
     token_cache_s: float = Field(default=5.0, ge=0)
 
 
+class SigningSettings(BaseModel):
+    """The platform's Ed25519 signing key: from the environment, a key file, or (outside
+    production) a development key generated in the data directory.
+
+    Keep the key out of the database and its backups: whoever holds both can rewrite the
+    event log and sign the rewrite.
+    """
+
+    key: SecretStr | None = None
+    key_file: Path | None = None
+    retired_keys: str | None = None
+    dev_key_file: Path | None = None
+
+    @property
+    def configured(self) -> bool:
+        """Whether a real key (not the development key) was given."""
+        return bool(self.key and self.key.get_secret_value().strip()) or self.key_file is not None
+
+
+class FilesSettings(BaseModel):
+    """Evidence uploads: where they are kept and what is accepted."""
+
+    directory: Path | None = None
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    allowed_media_types: tuple[str, ...] = (
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/heic",
+        "image/heif",
+        "application/pdf",
+    )
+
+
 class Settings(BaseSettings):
     """All of Haulpoint's configuration."""
 
@@ -61,14 +95,31 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     bus: BusSettings = BusSettings()
     security: SecuritySettings = SecuritySettings()
+    signing: SigningSettings = SigningSettings()
+    files: FilesSettings = FilesSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> Settings:
+    def _refuse_development_secrets(self) -> Settings:
         default = self.security.secret_key.get_secret_value() == DEFAULT_SECRET_KEY
         if default and self.environment is Environment.PRODUCTION:
             raise ValueError("set HAULPOINT_SECURITY__SECRET_KEY: the default is for development")
+        if self.environment is Environment.PRODUCTION and not self.signing.configured:
+            raise ValueError(
+                "set HAULPOINT_SIGNING__KEY or HAULPOINT_SIGNING__KEY_FILE: the generated"
+                " development signing key is refused in production"
+            )
         return self
+
+    @property
+    def dev_signing_key_file(self) -> Path:
+        """Where the development signing key is kept when no real key is configured."""
+        return self.signing.dev_key_file or self.data_dir / "keys" / "signing-dev.pem"
+
+    @property
+    def files_directory(self) -> Path:
+        """Where uploaded evidence files are kept."""
+        return self.files.directory or self.data_dir / "files"
 
     @property
     def database_url(self) -> str:

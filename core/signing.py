@@ -35,6 +35,8 @@ from joserfc.errors import JoseError
 from joserfc.jwa import JWSAlgModel
 from joserfc.jwk import OKPKey
 
+from core.settings import Environment, Settings
+
 logger = logging.getLogger(__name__)
 
 # RFC 9864 deprecates "EdDSA" for new protocols in favour of the fully specified "Ed25519".
@@ -363,6 +365,17 @@ class KeyRing:
         keys.extend(public_jwk(r.public_key) for r in self.retired if now < r.publish_until)
         return {"keys": keys}
 
+    def archive_jwks(self) -> dict[str, list[dict[str, str]]]:
+        """Return a JWKS of every key in the ring, retired or not, for long-lived signatures.
+
+        Event log entries and dispute bundles are verified years later, after their key has
+        left the published JWKS; pass verifiers must keep using `jwks`, which drops retired
+        keys once their publication window closes.
+        """
+        keys = [public_jwk(self.active.public_key())]
+        keys.extend(public_jwk(r.public_key) for r in self.retired)
+        return {"keys": keys}
+
     def next_expiry(self, *, now: datetime) -> datetime | None:
         """Return when the JWKS next changes by itself (a retired key drops out), if ever."""
         pending = [r.publish_until for r in self.retired if now < r.publish_until]
@@ -484,3 +497,23 @@ def load_key_ring(
     else:
         raise SigningKeyError("no signing key configured")
     return KeyRing(active=active, retired=tuple(retired))
+
+
+def key_ring_from_settings(settings: Settings) -> KeyRing:
+    """Build the platform's ring from settings (the environment, a key file or the dev key)."""
+    signing = settings.signing
+    retired = parse_retired_keys(signing.retired_keys) if signing.retired_keys else ()
+    key_text = signing.key.get_secret_value().strip() if signing.key is not None else None
+    if not signing.configured:
+        if settings.environment is Environment.PRODUCTION:
+            raise SigningKeyError("the development signing key is refused in production")
+        logger.warning(
+            "signing with the development key in %s: configure HAULPOINT_SIGNING__KEY",
+            settings.dev_signing_key_file,
+        )
+    return load_key_ring(
+        key_text=key_text,
+        key_file=signing.key_file,
+        dev_key_file=settings.dev_signing_key_file,
+        retired=retired,
+    )

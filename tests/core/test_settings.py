@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from core.settings import Environment, Settings
+from core.signing import (
+    KeyRing,
+    SigningKeyError,
+    dump_retired_keys,
+    generate_private_key,
+    key_ring_from_settings,
+    private_key_pem,
+)
+
+PRODUCTION_SECRET = {"secret_key": "a-long-random-production-secret"}
 
 
 class TestSettings:
@@ -25,9 +38,56 @@ class TestSettings:
         with pytest.raises(ValidationError, match="SECRET_KEY"):
             Settings(environment=Environment.PRODUCTION)
 
-    def test_production_accepts_a_real_secret(self) -> None:
+    def test_production_accepts_a_real_secret_and_key(self, tmp_path: Path) -> None:
+        key_file = tmp_path / "signing.pem"
+        key_file.write_bytes(private_key_pem(generate_private_key()))
         settings = Settings(
             environment=Environment.PRODUCTION,
-            security={"secret_key": "a-long-random-production-secret"},  # type: ignore[arg-type]
+            security=PRODUCTION_SECRET,  # type: ignore[arg-type]
+            signing={"key_file": key_file},  # type: ignore[arg-type]
         )
         assert settings.environment is Environment.PRODUCTION
+
+
+class TestSigningKey:
+    def test_production_refuses_the_development_key(self) -> None:
+        with pytest.raises(ValidationError, match="SIGNING__KEY"):
+            Settings(
+                environment=Environment.PRODUCTION,
+                security=PRODUCTION_SECRET,  # type: ignore[arg-type]
+            )
+
+    def test_the_key_comes_from_the_environment(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        key = generate_private_key()
+        monkeypatch.setenv("HAULPOINT_SIGNING__KEY", private_key_pem(key).decode())
+        monkeypatch.setenv("HAULPOINT_ENVIRONMENT", "production")
+        monkeypatch.setenv("HAULPOINT_SECURITY__SECRET_KEY", "a-long-random-production-secret")
+        ring = key_ring_from_settings(Settings(data_dir=tmp_path))
+        assert ring.active_kid == KeyRing(active=key).active_kid
+        assert not (tmp_path / "keys").exists()
+
+    def test_development_generates_a_private_key_in_the_data_dir_once(self, tmp_path: Path) -> None:
+        settings = Settings(data_dir=tmp_path)
+        first = key_ring_from_settings(settings)
+        again = key_ring_from_settings(settings)
+        assert first.active_kid == again.active_kid
+        assert (settings.dev_signing_key_file.stat().st_mode & 0o077) == 0
+
+    def test_retired_keys_stay_in_the_ring(self, tmp_path: Path) -> None:
+        old = KeyRing(active=generate_private_key())
+        rotated = old.rotate(
+            generate_private_key(), now=datetime(2026, 1, 1, tzinfo=UTC), publish_for_s=60
+        )
+        settings = Settings(
+            data_dir=tmp_path,
+            signing={"retired_keys": dump_retired_keys(rotated.retired)},  # type: ignore[arg-type]
+        )
+        ring = key_ring_from_settings(settings)
+        assert ring.known_key(old.active_kid) is not None
+
+    def test_a_bad_key_is_refused(self, tmp_path: Path) -> None:
+        settings = Settings(data_dir=tmp_path, signing={"key": "not a key"})  # type: ignore[arg-type]
+        with pytest.raises(SigningKeyError):
+            key_ring_from_settings(settings)
