@@ -1,14 +1,39 @@
-"""The append-only event log: per-subject sequence numbers and a hash chain.
+"""The append-only event log: per-subject sequence numbers, a hash chain, signed entries.
 
 Each domain appends its events in the same transaction as the change they record (a
 transactional outbox); the entry goes out on the bus only after that transaction commits. The
 kernel stores kinds and payloads without interpreting them. ``audience`` names the organizations
 that may see an entry, so live streams can filter without knowing any domain.
+
+Every entry carries the hash of the one before it and a detached Ed25519 signature by the
+platform key over its own hash (`core.logchain`); the subject's head row holds the last
+sequence number and hash. There is no update or delete path in code, and the database refuses
+UPDATE, DELETE and TRUNCATE of the log, and any head change other than moving forward, with
+triggers (PostgreSQL and SQLite).
+
+Threat model: an operator with full access to the database, but not to the signing key (which
+lives in the environment or a key file, never in the database or its backups).
+
+- Can, detected by `verify_subject` and by a bundle's offline check: drop the triggers and
+  edit, delete, insert or reorder entries (the first bad entry is reported with its number);
+  forge entries (no valid signature); delete the tail while leaving the head (the head shows
+  the gap); re-sign nothing, since the key is not in reach.
+- Can, detected only against something a party holds: delete the tail *and* roll the head back
+  to the new last entry, or delete a whole subject. Each remaining entry is genuine, so the
+  database alone cannot tell. Parties hold receipts: every event on a live stream carries its
+  sequence number, hash and signature, and a dispute bundle pins the head; `verify_subject`
+  takes such `known` entries and reports those no longer in the log, and the platform's own
+  signature on a receipt proves the entry existed.
+- Can, undetected: read everything (the log is not encrypted), withhold entries from an
+  answer, or refuse service; write entries with a false `recorded_at` at the moment they are
+  appended (the signature vouches for what the platform recorded, not for the wall clock).
+- With the signing key as well (the development key sits in the data directory, which is why
+  production refuses it): rewrite and re-sign a whole chain. Only copies held outside
+  (bundles, receipts, a trusted JWKS that a forged key is not in) expose that.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,12 +46,33 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.clock import now
+from core.database import key_ring_of
+from core.errors import NotFound
+from core.logchain import (
+    GENESIS_HASH,
+    ChainHead,
+    ChainRecord,
+    ChainReport,
+    EntryContent,
+    KnownEntry,
+    check_chain,
+    content_hash,
+    encode_signature,
+    signing_input,
+)
 from core.outbox import enqueue
-from core.sql import table_of, upsert
+from core.signing import KeyRing
+from core.sql import json_array_contains, table_of, upsert
 from core.types import JSONColumn, UTCDateTime
 
 EVENTS_CHANNEL = "events"
-GENESIS_HASH = "0" * 64
+SIGNATURE_CHARS = 128
+
+
+class SubjectNotFound(NotFound):
+    """No such subject, or none of its entries is addressed to the caller's organization."""
+
+    default_code = "subject_not_found"
 
 
 class EventSubject(SQLModel, table=True):
@@ -63,6 +109,8 @@ class EventEntry(SQLModel, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     prev_hash: str = Field(max_length=64, nullable=False)
     hash: str = Field(max_length=64, nullable=False)
+    kid: str = Field(max_length=64, nullable=False)
+    signature: str = Field(max_length=SIGNATURE_CHARS, nullable=False)
 
 
 @dataclass(frozen=True)
@@ -77,9 +125,12 @@ class Event:
     actor: str | None
     audience: tuple[str, ...]
     hash: str
+    prev_hash: str
+    kid: str
+    signature: str
 
     def to_json(self) -> bytes:
-        """The bus and stream form."""
+        """The bus and stream form: with hash and signature, a receipt the receiver can keep."""
         return orjson.dumps(
             {
                 "subject": self.subject,
@@ -90,6 +141,9 @@ class Event:
                 "actor": self.actor,
                 "audience": self.audience,
                 "hash": self.hash,
+                "prev_hash": self.prev_hash,
+                "kid": self.kid,
+                "signature": self.signature,
             }
         )
 
@@ -116,10 +170,15 @@ def entry_hash(
     recorded_at: datetime,
 ) -> str:
     """SHA-256 over the previous hash and every field of the entry, in a fixed layout."""
-    body = orjson.dumps(
-        [prev_hash, subject, seq, kind, payload, sorted(audience), actor, recorded_at.isoformat()]
+    content = EntryContent(
+        subject=subject,
+        kind=kind,
+        payload=payload,
+        audience=tuple(audience),
+        actor=actor,
+        recorded_at=recorded_at.isoformat(),
     )
-    return hashlib.sha256(body).hexdigest()
+    return content_hash(prev_hash=prev_hash, seq=seq, content=content)
 
 
 async def append(
@@ -131,7 +190,8 @@ async def append(
     audience: Sequence[uuid.UUID | str] = (),
     actor: str | None = None,
 ) -> Event:
-    """Append an event to ``subject``'s chain in the caller's transaction."""
+    """Append an event to ``subject``'s chain in the caller's transaction, signed."""
+    ring = key_ring_of(session)
     seq, prev_hash = await _advance_head(session, subject)
     recorded_at = now()
     text = canonical_payload(payload)
@@ -146,6 +206,8 @@ async def append(
         actor=actor,
         recorded_at=recorded_at,
     )
+    signed = ring.sign_detached(signing_input(digest))
+    signature = encode_signature(signed.signature)
     session.add(
         EventEntry(
             subject=subject,
@@ -157,6 +219,8 @@ async def append(
             recorded_at=recorded_at,
             prev_hash=prev_hash,
             hash=digest,
+            kid=signed.kid,
+            signature=signature,
         )
     )
     await session.exec(
@@ -171,6 +235,9 @@ async def append(
         actor=actor,
         audience=tuple(viewers),
         hash=digest,
+        prev_hash=prev_hash,
+        kid=signed.kid,
+        signature=signature,
     )
     enqueue(session, EVENTS_CHANNEL, event.to_json())
     return event
@@ -203,6 +270,9 @@ def to_event(entry: EventEntry) -> Event:
         actor=entry.actor,
         audience=tuple(entry.audience),
         hash=entry.hash,
+        prev_hash=entry.prev_hash,
+        kid=entry.kid,
+        signature=entry.signature,
     )
 
 
@@ -219,34 +289,107 @@ async def read(
     return [to_event(entry) for entry in (await session.exec(statement)).all()]
 
 
-@dataclass(frozen=True)
-class ChainBreak:
-    """Where a subject's chain stops matching its entries, and how."""
-
-    seq: int
-    problem: str
+def _addressed_to(session: AsyncSession, organization_id: uuid.UUID | str) -> Any:
+    return json_array_contains(session, col(EventEntry.audience), str(organization_id))
 
 
-def verify_chain(entries: Sequence[EventEntry]) -> ChainBreak | None:
-    """Check a subject's entries in sequence order: the first gap, reorder or altered entry."""
-    prev_hash = GENESIS_HASH
-    for expected_seq, entry in enumerate(entries, start=1):
-        if entry.seq != expected_seq:
-            problem = "missing entry" if entry.seq > expected_seq else "entry out of order"
-            return ChainBreak(seq=expected_seq, problem=problem)
-        if entry.prev_hash != prev_hash:
-            return ChainBreak(seq=entry.seq, problem="entry does not follow the one before")
-        recomputed = entry_hash(
-            prev_hash=entry.prev_hash,
-            subject=entry.subject,
-            seq=entry.seq,
-            kind=entry.kind,
-            payload=entry.payload,
-            audience=entry.audience,
-            actor=entry.actor,
-            recorded_at=entry.recorded_at,
+async def is_visible_to(
+    session: AsyncSession, *, subject: str, organization_id: uuid.UUID | str
+) -> bool:
+    """Whether any entry of ``subject`` is addressed to the organization."""
+    statement = (
+        select(col(EventEntry.seq))
+        .where(col(EventEntry.subject) == subject, _addressed_to(session, organization_id))
+        .limit(1)
+    )
+    return (await session.exec(statement)).first() is not None
+
+
+async def require_visible(
+    session: AsyncSession, *, subject: str, organization_id: uuid.UUID | str
+) -> None:
+    """Raise SubjectNotFound unless some entry of ``subject`` is addressed to the organization."""
+    if not await is_visible_to(session, subject=subject, organization_id=organization_id):
+        raise SubjectNotFound(f"no subject {subject!r} among your organization's records")
+
+
+async def read_visible(
+    session: AsyncSession,
+    *,
+    subject: str,
+    organization_id: uuid.UUID | str,
+    after: int = 0,
+    limit: int = 100,
+) -> list[Event]:
+    """The entries after ``after`` addressed to the organization, oldest first."""
+    statement = (
+        select(EventEntry)
+        .where(
+            col(EventEntry.subject) == subject,
+            col(EventEntry.seq) > after,
+            _addressed_to(session, organization_id),
         )
-        if recomputed != entry.hash:
-            return ChainBreak(seq=entry.seq, problem="entry was altered")
-        prev_hash = entry.hash
-    return None
+        .order_by(col(EventEntry.seq))
+        .limit(limit)
+    )
+    return [to_event(entry) for entry in (await session.exec(statement)).all()]
+
+
+async def entries_of(session: AsyncSession, subject: str) -> list[EventEntry]:
+    """Every stored entry of a subject, in sequence order."""
+    statement = (
+        select(EventEntry).where(col(EventEntry.subject) == subject).order_by(col(EventEntry.seq))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def head_of(session: AsyncSession, subject: str) -> ChainHead | None:
+    """The subject's head (last sequence number and hash), if it has one."""
+    found = await session.get(EventSubject, subject)
+    return None if found is None else ChainHead(last_seq=found.last_seq, last_hash=found.last_hash)
+
+
+def entry_content(entry: EventEntry) -> EntryContent:
+    """What an entry says, in the form its hash covers."""
+    return EntryContent(
+        subject=entry.subject,
+        kind=entry.kind,
+        payload=entry.payload,
+        audience=tuple(entry.audience),
+        actor=entry.actor,
+        recorded_at=entry.recorded_at.isoformat(),
+    )
+
+
+def chain_record(entry: EventEntry, *, withheld: bool = False) -> ChainRecord:
+    """A stored entry as the chain check sees it; ``withheld`` keeps only hashes and signature."""
+    return ChainRecord(
+        seq=entry.seq,
+        prev_hash=entry.prev_hash,
+        hash=entry.hash,
+        kid=entry.kid,
+        signature=entry.signature,
+        content=None if withheld else entry_content(entry),
+    )
+
+
+async def verify_subject(
+    session: AsyncSession,
+    *,
+    subject: str,
+    keys: KeyRing,
+    known: Sequence[KnownEntry] = (),
+) -> ChainReport:
+    """Check a subject's stored chain: the first modified, deleted, inserted or reordered entry.
+
+    ``keys`` is the platform ring (every key it ever signed with, retired ones included);
+    ``known`` are entries a party received earlier, which must still be in the log unchanged.
+    """
+    entries = await entries_of(session, subject)
+    return check_chain(
+        [chain_record(entry) for entry in entries],
+        subject=subject,
+        head=await head_of(session, subject),
+        key_for=keys.known_key,
+        known=known,
+    )

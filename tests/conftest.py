@@ -24,8 +24,10 @@ from core.bus import MemoryBus
 from core.clock import FrozenClock, use_clock
 from core.database import Database, normalize_url
 from core.settings import DatabaseSettings, Environment, SecuritySettings, Settings
+from core.signing import KeyRing, generate_private_key
 from migrations import upgrade
 from migrations.metadata import metadata
+from tests.dbadmin import guards_lifted
 
 # Cheap hashing keeps the suite fast; production uses argon2-cffi's defaults.
 accounts.credentials._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -69,7 +71,11 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         await engine.dispose()
     else:
         Path(url.database or "").unlink(missing_ok=True)  # noqa: ASYNC240 - once, at start
-    db = Database(database_url, DatabaseSettings(pool_size=20, max_overflow=120))
+    db = Database(
+        database_url,
+        DatabaseSettings(pool_size=20, max_overflow=120),
+        key_ring=KeyRing(active=generate_private_key()),
+    )
     await upgrade(db.engine)
     yield db
     await db.dispose()
@@ -83,7 +89,7 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         return
     db: Database = request.getfixturevalue("database")
     tables = [table.name for table in reversed(metadata.sorted_tables)]
-    async with db.engine.begin() as connection:
+    async with db.engine.begin() as connection, guards_lifted(connection):
         if db.is_sqlite:
             for name in tables:
                 await connection.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608

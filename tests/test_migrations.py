@@ -8,7 +8,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from core.database import Database
 from migrations import SCRIPT_LOCATION, alembic_config, render_item
@@ -34,3 +34,19 @@ class TestMigrations:
         assert len(scripts.get_heads()) == 1
         for path in (SCRIPT_LOCATION / "versions").glob("*.py"):
             assert re.match(r"^\d{4}_\d{2}_\d{2}_\d{4}-", path.name), path.name
+
+    async def test_the_event_log_guards_exist_at_head(self, database: Database) -> None:
+        # A batch migration that recreates a guarded table on SQLite drops its triggers.
+        query = (
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+            if not database.is_sqlite
+            else "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        )
+        async with database.engine.connect() as connection:
+            names = set((await connection.execute(text(query))).scalars())
+        expected = (
+            {"event_log_no_update", "event_log_no_delete", "event_subjects_no_delete"}
+            if database.is_sqlite
+            else {"event_log_append_only", "event_log_no_truncate", "event_subjects_no_truncate"}
+        )
+        assert expected | {"event_subjects_forward_only"} <= names
