@@ -12,11 +12,12 @@ from accounts.tokens import TokenCache
 from api.deps import IdempotentReplay
 from api.errors import install_error_handlers
 from api.logs import RequestIdMiddleware, configure_logging
-from api.routers import accounts, auth, health
+from api.routers import accounts, auth, events, health
 from api.runtime import Runtime
 from core.bus import Bus, open_bus
 from core.database import Database
 from core.settings import Settings, get_settings
+from core.signing import key_ring_from_settings
 
 DESCRIPTION = """
 Dispatch and tracking for bulk B2B freight: a load market carriers grab from, fleet splits,
@@ -37,7 +38,10 @@ def _operation_id(route: APIRoute) -> str:
 def create_app(
     settings: Settings | None = None, *, database: Database | None = None, bus: Bus | None = None
 ) -> FastAPI:
-    """Build the app; a database or bus passed in is used as is and left open at shutdown."""
+    """Build the app; a database or bus passed in is used as is and left open at shutdown.
+
+    The database's key ring signs the event log; one is loaded from settings if it has none.
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -45,6 +49,8 @@ def create_app(
         own_database = database is None
         own_bus = bus is None
         db = database or Database(settings.database_url, settings.database)
+        if db.key_ring is None:
+            db.key_ring = key_ring_from_settings(settings)
         event_bus = bus or open_bus(settings.bus.url)
         if own_bus:
             await event_bus.start()
@@ -82,7 +88,7 @@ def create_app(
         )
 
     app.add_middleware(RequestIdMiddleware)
-    for router in (health.router, auth.router, accounts.router):
+    for router in (health.router, auth.router, accounts.router, events.router):
         app.include_router(router)
     return app
 

@@ -1,21 +1,33 @@
-"""The ``haulpoint`` command: serve, migrate, demo."""
+"""The ``haulpoint`` command: serve, migrate, demo, verify."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
 from api.demo import DEMO_PASSWORD, DemoAccount, seed
 from api.logs import configure_logging
+from core.bundle import BundleCheck, verify_bundle
+from core.clock import now
 from core.database import Database
 from core.settings import Settings, get_settings
+from core.signing import key_ring_from_settings
 from migrations import upgrade
+
+SELF_CONSISTENT_ONLY = (
+    "checked against the keys inside the bundle only: this proves the bundle is"
+    " self-consistent, not that the platform signed it (whoever rewrote a bundle could put"
+    " their own key in it). Pass --keys with the platform's key set obtained independently"
+    " (GET /v1/keys?include_retired=true) to prove that."
+)
 
 
 async def _migrate(settings: Settings) -> str:
@@ -84,7 +96,7 @@ def demo(settings: Settings, *, host: str, port: int) -> None:
     settings = get_settings()
 
     async def prepare() -> list[DemoAccount]:
-        database = Database(url, settings.database)
+        database = Database(url, settings.database, key_ring=key_ring_from_settings(settings))
         try:
             await upgrade(database.engine)
             return await seed(database)
@@ -94,6 +106,58 @@ def demo(settings: Settings, *, host: str, port: int) -> None:
     accounts = asyncio.run(prepare())
     _print_accounts(accounts, f"http://{host}:{port}")
     serve(settings, host=host, port=port, workers=1, apply_migrations=False)
+
+
+def _check_report(check: BundleCheck, *, bundle: Path, keys: Path | None) -> list[str]:
+    chain = check.chain
+    lines = [f"bundle:  {bundle}", f"subject: {check.subject or 'unknown'}"]
+    if chain is not None:
+        lines.append(
+            f"entries: {chain.entries} ({chain.withheld} withheld), head at {chain.last_seq},"
+            f" signed by {', '.join(chain.signed_by) or 'nobody'}"
+        )
+    lines.append(f"files:   {check.files_checked} checked against the signed manifest")
+    if keys is not None:
+        lines.append(f"keys:    checked against the trusted key set {keys}")
+    else:
+        lines.append(f"keys:    {SELF_CONSISTENT_ONLY}")
+    lines.append("result:  VALID" if check.ok else "result:  INVALID")
+    lines.extend(f"  - {problem}" for problem in check.problems)
+    return lines
+
+
+def verify(bundle: Path, *, keys: Path | None, as_json: bool) -> int:
+    """Check a dispute bundle offline; 0 when it holds, 1 when it does not."""
+    trusted: Any = None
+    try:
+        data = bundle.read_bytes()
+        if keys is not None:
+            trusted = json.loads(keys.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"cannot read input: {error}", file=sys.stderr)
+        return 2
+    if keys is not None and not (isinstance(trusted, dict) and "keys" in trusted):
+        print(f"{keys} is not a JWKS document", file=sys.stderr)
+        return 2
+    check = verify_bundle(data, trusted_jwks=trusted, now=now())
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "ok": check.ok,
+                    "subject": check.subject,
+                    "trusted_keys": check.trusted_keys,
+                    "problems": list(check.problems),
+                    "entries": check.chain.entries if check.chain else None,
+                    "files_checked": check.files_checked,
+                    "manifest_kid": check.signer_kid,
+                },
+                indent=2,
+            )
+        )
+    else:
+        print("\n".join(_check_report(check, bundle=bundle, keys=keys)))
+    return 0 if check.ok else 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,12 +172,21 @@ def _parser() -> argparse.ArgumentParser:
     demo_cmd = commands.add_parser("demo", help="serve a seeded demo world on SQLite")
     demo_cmd.add_argument("--host", default="127.0.0.1")
     demo_cmd.add_argument("--port", type=int, default=8000)
+    verify_cmd = commands.add_parser("verify", help="check a dispute bundle offline")
+    verify_cmd.add_argument("bundle", type=Path, help="the bundle (zip)")
+    verify_cmd.add_argument(
+        "--keys", type=Path, help="the platform's JWKS, obtained independently, to trust"
+    )
+    verify_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line."""
     args = _parser().parse_args(argv)
+    if args.command == "verify":
+        # Offline and self-contained: an arbitrator's machine has no Haulpoint settings.
+        return verify(args.bundle, keys=args.keys, as_json=args.json)
     settings = get_settings()
     configure_logging(settings.log_level)
     if args.command == "serve":

@@ -17,6 +17,7 @@ from accounts.principal import Principal
 from api.runtime import Runtime
 from core import idempotency
 from core.errors import Unauthenticated
+from core.signing import KeyRing, SigningKeyError
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -30,6 +31,17 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_key_ring(runtime: RuntimeDep) -> KeyRing:
+    """The platform's signing keys (the ones the database's sessions sign the log with)."""
+    ring = runtime.database.key_ring
+    if ring is None:
+        raise SigningKeyError("the database was started without a key ring")
+    return ring
+
+
+KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 
 
 async def maybe_principal(
