@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.bundle import Contribution, pack_bundle
 from core.clock import now
-from core.eventlog import chain_record, entries_of, head_of, require_visible
+from core.eventlog import chain_of, chain_record, require_visible
 from core.signing import KeyRing
 
 
@@ -74,7 +74,7 @@ async def build_bundle(
     """
     await require_visible(session, subject=subject, organization_id=organization_id)
     viewer = str(organization_id)
-    entries = await entries_of(session, subject)
+    entries, head = await chain_of(session, subject)
     records = [chain_record(e, withheld=viewer not in e.audience) for e in entries]
     contributions = list(extra)
     for source in attachment_sources(subject):
@@ -84,7 +84,7 @@ async def build_bundle(
     return pack_bundle(
         subject=subject,
         records=records,
-        head=await head_of(session, subject),
+        head=head,
         key_ring=key_ring,
         prepared_for=viewer,
         created_at=created_at or now(),

@@ -349,6 +349,29 @@ async def head_of(session: AsyncSession, subject: str) -> ChainHead | None:
     return None if found is None else ChainHead(last_seq=found.last_seq, last_hash=found.last_hash)
 
 
+async def chain_of(
+    session: AsyncSession, subject: str
+) -> tuple[list[EventEntry], ChainHead | None]:
+    """A subject's entries and its head, read in one statement.
+
+    Under READ COMMITTED two statements could straddle a concurrent append and show a head
+    one entry ahead of the entries read, which would look like a deleted tail.
+    """
+    statement = (
+        select(EventEntry, EventSubject.last_seq, EventSubject.last_hash)
+        .outerjoin(EventSubject, col(EventSubject.subject) == col(EventEntry.subject))
+        .where(col(EventEntry.subject) == subject)
+        .order_by(col(EventEntry.seq))
+    )
+    rows = (await session.exec(statement)).all()
+    if not rows:
+        return [], await head_of(session, subject)
+    entries = [row[0] for row in rows]
+    last_seq, last_hash = rows[0][1], rows[0][2]
+    head = None if last_seq is None else ChainHead(last_seq=last_seq, last_hash=last_hash)
+    return entries, head
+
+
 def entry_content(entry: EventEntry) -> EntryContent:
     """What an entry says, in the form its hash covers."""
     return EntryContent(
@@ -385,11 +408,11 @@ async def verify_subject(
     ``keys`` is the platform ring (every key it ever signed with, retired ones included);
     ``known`` are entries a party received earlier, which must still be in the log unchanged.
     """
-    entries = await entries_of(session, subject)
+    entries, head = await chain_of(session, subject)
     return check_chain(
         [chain_record(entry) for entry in entries],
         subject=subject,
-        head=await head_of(session, subject),
+        head=head,
         key_for=keys.known_key,
         known=known,
     )

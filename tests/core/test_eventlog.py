@@ -160,6 +160,27 @@ class TestAppend:
             assert await eventlog.entries_of(session, SUBJECT) == []
 
 
+class TestVerifyWhileAppending:
+    async def test_concurrent_appends_never_look_like_tampering(self, database: Database) -> None:
+        await _chain(database, 1)
+        reports: list[Any] = []
+
+        async def append_one(n: int) -> None:
+            async def work(session: AsyncSession) -> None:
+                await eventlog.append(session, subject=SUBJECT, kind="ping", payload={"n": n})
+
+            await database.run(work)
+
+        async def verify_repeatedly() -> None:
+            for _ in range(15):
+                reports.append(await _verify(database))
+                await asyncio.sleep(0)
+
+        await asyncio.gather(verify_repeatedly(), *(append_one(n) for n in range(40)))
+        assert [r.finding for r in reports if not r.ok] == []
+        assert (await _verify(database)).entries == 41
+
+
 class TestSignatures:
     async def test_an_entry_verifies_with_the_published_key_and_not_with_another(
         self, database: Database
