@@ -238,10 +238,11 @@ class FencePolicy:
     enter_depth_factor: float = 1.0
     """A ping counts as inside only this many accuracy radii inside the edge: at 1.0 its whole
     accuracy circle must lie in the fence."""
-    exit_pings: int = 2
+    exit_pings: int = 3
     """Consecutive pings clearly outside needed to exit."""
-    exit_dwell_s: float = 30.0
-    """The run of pings clearly outside must span at least this long."""
+    exit_dwell_s: float = 90.0
+    """The run of pings clearly outside must span at least this long. Like an entry, the exit
+    is dated at the run's first ping, so this delays the notice only."""
     exit_margin_m: float = 20.0
     """Clearly outside: beyond the edge by the ping's accuracy plus this margin."""
     max_gap_s: float = 600.0

@@ -83,7 +83,7 @@ def leave(start_s: float, from_north_m: float = 100.0) -> list[Ping]:
     pings = []
     t = start_s
     north = from_north_m
-    while north > -400.0:
+    while north > -800.0:
         north -= 50.0
         pings.append(ping_at(t, 0.0, north))
         t += 10.0
@@ -94,7 +94,7 @@ def drifting(
     *, seed: int, north_m: float, minutes: float = 60, accuracy_m: float = 50.0, tau_s: float = 30.0
 ) -> list[Ping]:
     """A parked truck whose fixes wander around it: a mean-reverting random walk whose spread
-    matches the reported accuracy (68 % of fixes within it)."""
+    matches the reported accuracy (68 % of fixes within it); tau_s = 0 is independent noise."""
     rng = random.Random(seed)
     pings = []
     t = 0.0
@@ -103,7 +103,7 @@ def drifting(
     while t < minutes * 60:
         dt = rng.uniform(5, 10)
         t += dt
-        rho = math.exp(-dt / tau_s)
+        rho = math.exp(-dt / tau_s) if tau_s > 0 else 0.0
         step = sigma * math.sqrt(1 - rho * rho)
         ex = ex * rho + rng.gauss(0, step)
         ey = ey * rho + rng.gauss(0, step)
@@ -177,16 +177,18 @@ class TestEnterAndExit:
 
 
 class TestDrift:
+    @pytest.mark.parametrize("tau_s", [0.0, 30.0, 120.0])
     @pytest.mark.parametrize("seed", range(5))
-    def test_parked_30_m_outside_raises_nothing(self, seed: int) -> None:
+    def test_parked_30_m_outside_raises_nothing(self, seed: int, tau_s: float) -> None:
         fence = plant()
         engine = GeofenceEngine(FenceIndex([fence]))
-        pings = drifting(seed=seed, north_m=-30.0)
+        pings = drifting(seed=seed, north_m=-30.0, tau_s=tau_s)
         assert naive_events(fence, pings) > 10
         assert run(engine, pings) == []
 
+    @pytest.mark.parametrize("tau_s", [0.0, 30.0, 120.0])
     @pytest.mark.parametrize("seed", range(5))
-    def test_parked_30_m_inside_never_leaves(self, seed: int) -> None:
+    def test_parked_30_m_inside_never_leaves(self, seed: int, tau_s: float) -> None:
         fence = plant()
         engine = GeofenceEngine(FenceIndex([fence]))
         states: dict[str, DeviceFenceState] = {}
@@ -194,7 +196,7 @@ class TestDrift:
         assert entered.kind is FenceEventKind.ENTER
         wander = [
             p._replace(recorded_at=p.recorded_at + timedelta(hours=1))
-            for p in drifting(seed=seed, north_m=30.0)
+            for p in drifting(seed=seed, north_m=30.0, tau_s=tau_s)
         ]
         assert naive_events(fence, wander) > 10
         assert engine.process(wander, states) == []
