@@ -161,7 +161,7 @@ class LinearScanIndex(FenceIndex):
             if (
                 minx <= lon <= maxx
                 and miny <= lat <= maxy
-                and self.signed_distance_point_m(i, lat, lon) <= 0.0
+                and self.signed_distance_point_m(i, lat=lat, lon=lon) <= 0.0
             ):
                 hits.append(i)
         return hits

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Any, Final, Protocol
 
-from tracking.geo import haversine_m
+from tracking.geo import LatLon, haversine_m
 from tracking.pings import EVENT_BLOCKING_FLAGS, Ping
 
 DEFAULT_ROUTE_FACTOR: Final = 1.3
@@ -45,13 +45,6 @@ DEFAULT_ROAD_CLASS_SPEEDS_MPS: Final[Mapping[str, float]] = MappingProxyType(
     }
 )
 """Typical loaded-truck speeds by road class (OSM highway classes, plus urban and yard)."""
-
-
-class LatLon(NamedTuple):
-    """A position in WGS84 degrees."""
-
-    lat: float
-    lon: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +75,7 @@ class GeodesicRouteProvider:
 
     def estimate(self, origin: LatLon, destination: LatLon) -> RouteEstimate:
         """Return the estimate without awaiting (it does no I/O)."""
-        straight_m = haversine_m(origin.lat, origin.lon, destination.lat, destination.lon)
+        straight_m = haversine_m(origin, destination)
         return RouteEstimate(straight_m * self.route_factor, None, "geodesic")
 
     async def route(self, origin: LatLon, destination: LatLon) -> RouteEstimate:
@@ -152,7 +145,7 @@ class EtaState:
 
     def calibrate(self, route: RouteEstimate, *, origin: LatLon, destination: LatLon) -> None:
         """Learn the route factor (and route speed) from a provider's answer for this leg."""
-        straight_m = haversine_m(origin.lat, origin.lon, destination.lat, destination.lon)
+        straight_m = haversine_m(origin, destination)
         # Below a kilometre the ratio is dominated by the last turns into the site.
         if straight_m >= 1000.0 and route.distance_m > 0:
             self.route_factor = min(max(route.distance_m / straight_m, 1.0), 3.0)
@@ -221,7 +214,7 @@ def update_eta(
 
     sample = ping.speed_mps
     if sample is None and t_s - state.last_s <= model.max_derived_gap_s:
-        sample = haversine_m(state.last_lat, state.last_lon, ping.lat, ping.lon) / (
+        sample = haversine_m((state.last_lat, state.last_lon), (ping.lat, ping.lon)) / (
             t_s - state.last_s
         )
     if sample is not None and sample >= model.moving_threshold_mps:
@@ -237,7 +230,7 @@ def update_eta(
     state.last_lat = ping.lat
     state.last_lon = ping.lon
 
-    straight_m = haversine_m(ping.lat, ping.lon, destination.lat, destination.lon)
+    straight_m = haversine_m((ping.lat, ping.lon), destination)
     remaining_m = 0.0 if straight_m <= arrival_radius_m else straight_m * state.route_factor
     typical = model.typical_speed_mps(road_class=road_class, route_speed_mps=state.route_speed_mps)
     if state.moving_speed_mps is None:

@@ -144,6 +144,7 @@ class DeviceTrack:
 
     def __init__(
         self,
+        *,
         fixes: list[tuple[float, float, float, float]] | None = None,
         newest_s: float = -math.inf,
         suspects: list[tuple[float, float, float, float]] | None = None,
@@ -165,9 +166,9 @@ class DeviceTrack:
         """Rebuild a track from :meth:`to_dict` output."""
         newest = data.get("newest_s")
         return cls(
-            [_fix_tuple(f) for f in data.get("fixes", [])],
-            -math.inf if newest is None else float(newest),
-            [_fix_tuple(f) for f in data.get("suspects", [])],
+            fixes=[_fix_tuple(f) for f in data.get("fixes", [])],
+            newest_s=-math.inf if newest is None else float(newest),
+            suspects=[_fix_tuple(f) for f in data.get("suspects", [])],
         )
 
 
@@ -181,7 +182,7 @@ def _implied_speed_mps(
     min_dt_s: float,
 ) -> float:
     # The accuracy radii are slack: two honest fixes may sit that far apart without moving.
-    gap_m = haversine_m(a[1], a[2], b[1], b[2]) - a[3] - b[3]
+    gap_m = haversine_m((a[1], a[2]), (b[1], b[2])) - a[3] - b[3]
     if gap_m <= 0.0:
         return 0.0
     return gap_m / max(abs(b[0] - a[0]), min_dt_s)

@@ -12,7 +12,7 @@ Two tools, each used where its error is small against GPS noise:
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, NamedTuple
 
 EARTH_RADIUS_M: Final = 6_371_008.8
 """Mean Earth radius (IUGG), the sphere the haversine distance is taken on."""
@@ -22,12 +22,19 @@ _WGS84_E2: Final = 6.69437999014e-3
 _RAD: Final = math.pi / 180.0
 
 
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Return the great-circle distance in metres between two points given in degrees."""
-    phi1 = lat1 * _RAD
-    phi2 = lat2 * _RAD
+class LatLon(NamedTuple):
+    """A position in WGS84 degrees."""
+
+    lat: float
+    lon: float
+
+
+def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Return the great-circle distance in metres between two ``(lat, lon)`` points."""
+    phi1 = a[0] * _RAD
+    phi2 = b[0] * _RAD
     sin_dphi = math.sin((phi2 - phi1) * 0.5)
-    sin_dlmb = math.sin((lon2 - lon1) * _RAD * 0.5)
+    sin_dlmb = math.sin((b[1] - a[1]) * _RAD * 0.5)
     h = sin_dphi * sin_dphi + math.cos(phi1) * math.cos(phi2) * sin_dlmb * sin_dlmb
     return 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(min(h, 1.0)))
 

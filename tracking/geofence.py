@@ -173,7 +173,7 @@ class FenceIndex:
         hits: list[int] = self._tree.query(shapely.Point(lon, lat)).tolist()
         return hits
 
-    def signed_distance_point_m(self, fence: int, lat: float, lon: float) -> float:
+    def signed_distance_point_m(self, fence: int, *, lat: float, lon: float) -> float:
         """Return metres from one fence's edge to one point: negative inside."""
         dlon = lon - float(self._lon0[fence])
         if dlon > 180.0:
@@ -190,6 +190,7 @@ class FenceIndex:
     def signed_distance_m(
         self,
         fence_idx: npt.NDArray[np.intp],
+        *,
         lats: npt.NDArray[np.float64],
         lons: npt.NDArray[np.float64],
     ) -> npt.NDArray[np.float64]:
@@ -389,14 +390,14 @@ class GeofenceEngine:
         if len(pair_rows) <= _SCALAR_PAIRS:
             for row, fence in zip(pair_rows, pair_fences, strict=True):
                 ping = order[row][2]
-                dist = index.signed_distance_point_m(fence, ping.lat, ping.lon)
+                dist = index.signed_distance_point_m(fence, lat=ping.lat, lon=ping.lon)
                 distances.setdefault(row, []).append((fence, dist))
         else:
-            rows = np.asarray(pair_rows, dtype=np.intp)
+            count = len(pair_rows)
             fidx = np.asarray(pair_fences, dtype=np.intp)
-            pair_lats = np.fromiter((order[r][2].lat for r in pair_rows), np.float64, len(rows))
-            pair_lons = np.fromiter((order[r][2].lon for r in pair_rows), np.float64, len(rows))
-            signed = index.signed_distance_m(fidx, pair_lats, pair_lons)
+            pair_lats = np.fromiter((order[r][2].lat for r in pair_rows), np.float64, count)
+            pair_lons = np.fromiter((order[r][2].lon for r in pair_rows), np.float64, count)
+            signed = index.signed_distance_m(fidx, lats=pair_lats, lons=pair_lons)
             for row, fence, dist in zip(pair_rows, pair_fences, signed.tolist(), strict=True):
                 distances.setdefault(row, []).append((fence, dist))
 

@@ -16,7 +16,8 @@ from typing import Final, TypeGuard
 import httpx
 import orjson
 
-from tracking.eta import GeodesicRouteProvider, LatLon, RouteEstimate
+from tracking.eta import GeodesicRouteProvider, RouteEstimate
+from tracking.geo import LatLon
 
 DEFAULT_TIMEOUT_S: Final = 2.0
 

@@ -138,7 +138,7 @@ def update_stop(
         return None
 
     accuracy = ping.accuracy_m or 0.0
-    distance = haversine_m(state.anchor_lat, state.anchor_lon, ping.lat, ping.lon)
+    distance = haversine_m((state.anchor_lat, state.anchor_lon), (ping.lat, ping.lon))
     still = slow and (state.weight == 0 or distance <= policy.radius_m + accuracy)
     if still:
         state.leaving = 0

@@ -13,7 +13,6 @@ from tracking.eta import (
     DEFAULT_ROUTE_FACTOR,
     EtaState,
     GeodesicRouteProvider,
-    LatLon,
     RouteEstimate,
     SlipEventKind,
     SlipPolicy,
@@ -22,7 +21,7 @@ from tracking.eta import (
     check_slip,
     update_eta,
 )
-from tracking.geo import LocalFrame
+from tracking.geo import LatLon, LocalFrame
 from tracking.pings import Ping, PingFlag
 
 T0 = datetime(2025, 3, 1, 6, 0, tzinfo=UTC)

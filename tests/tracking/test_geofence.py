@@ -266,18 +266,24 @@ class TestGeometryInMetres:
         index = FenceIndex([Fence.circle("c", lat=60.0, lon=10.0, radius_m=100)])
         lat_in, lon_in = north.to_latlon(95.0, 0.0)
         lat_out, lon_out = north.to_latlon(105.0, 0.0)
-        assert index.signed_distance_point_m(0, lat_in, lon_in) == pytest.approx(-5.0, abs=0.1)
-        assert index.signed_distance_point_m(0, lat_out, lon_out) == pytest.approx(5.0, abs=0.1)
+        inside = index.signed_distance_point_m(0, lat=lat_in, lon=lon_in)
+        outside = index.signed_distance_point_m(0, lat=lat_out, lon=lon_out)
+        assert inside == pytest.approx(-5.0, abs=0.1)
+        assert outside == pytest.approx(5.0, abs=0.1)
         assert geodesic((60.0, 10.0), (lat_out, lon_out)).m == pytest.approx(105.0, abs=0.1)
 
     def test_polygon_distance_is_metres_on_both_sides(self) -> None:
         index = FenceIndex([plant()])
         outside = SITE.to_latlon(0.0, -50.0)
         inside = SITE.to_latlon(0.0, 40.0)
-        assert index.signed_distance_point_m(0, *outside) == pytest.approx(50.0, abs=0.5)
-        assert index.signed_distance_point_m(0, *inside) == pytest.approx(-40.0, abs=0.5)
+        scalar_out = index.signed_distance_point_m(0, lat=outside[0], lon=outside[1])
+        scalar_in = index.signed_distance_point_m(0, lat=inside[0], lon=inside[1])
+        assert scalar_out == pytest.approx(50.0, abs=0.5)
+        assert scalar_in == pytest.approx(-40.0, abs=0.5)
         vector = index.signed_distance_m(
-            np.array([0, 0]), np.array([outside[0], inside[0]]), np.array([outside[1], inside[1]])
+            np.array([0, 0]),
+            lats=np.array([outside[0], inside[0]]),
+            lons=np.array([outside[1], inside[1]]),
         )
         assert vector.tolist() == pytest.approx([50.0, -40.0], abs=0.5)
 
@@ -306,7 +312,7 @@ class TestGeometryInMetres:
             found = {
                 i
                 for i in index.query_point(lat, lon)
-                if index.signed_distance_point_m(i, lat, lon) < 0
+                if index.signed_distance_point_m(i, lat=lat, lon=lon) < 0
             }
             clearly_inside = {i for i, d in edge_m.items() if d < -0.5}
             on_an_edge = {i for i, d in edge_m.items() if abs(d) <= 0.5}
@@ -319,7 +325,7 @@ class TestGeometryInMetres:
             Fence.circle(f"f{i}", lat=rng.uniform(50, 54), lon=rng.uniform(3, 8), radius_m=200)
             for i in range(2000)
         ]
-        far_from_plant = [f for f in others if haversine_m(f.lat, f.lon, 52.0, 5.0) > 2000]
+        far_from_plant = [f for f in others if haversine_m((f.lat, f.lon), (52.0, 5.0)) > 2000]
         engine = GeofenceEngine(FenceIndex([*far_from_plant, plant()]))
         events = run(engine, arrive_and_park())
         assert [e.fence_id for e in events] == ["plant-7"]

@@ -8,7 +8,8 @@ import httpx
 import orjson
 import pytest
 
-from tracking.eta import GeodesicRouteProvider, LatLon
+from tracking.eta import GeodesicRouteProvider
+from tracking.geo import LatLon
 from tracking.routing import OsrmRouteProvider
 
 PLANT = LatLon(52.37012, 4.89231)
