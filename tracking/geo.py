@@ -3,7 +3,8 @@
 Two tools, each used where its error is small against GPS noise:
 
 * :func:`haversine_m`, great-circle distance on a sphere of the mean Earth radius: within
-  0.5 % of the WGS84 geodesic, used for speeds between fixes and for remaining distance;
+  0.6 % of the WGS84 geodesic (the worst case is north-south near the equator), used for
+  speeds between fixes and for remaining distance, where that is far below other errors;
 * :class:`LocalFrame`, an equirectangular projection around one origin with the WGS84
   ellipsoid's metres per degree at the origin's latitude: below 0.1 % error within 10 km of
   the origin at mid latitudes, used for geofences (a few km across) and trail simplification.
