@@ -13,12 +13,13 @@ A batch is answered **per ping**. Syntax errors were already refused whole by
   (``OUT_OF_ORDER``).
 
 Jump checks are order-aware: pings arrive late and shuffled (phones queue them offline), so a
-ping is compared with the accepted fixes just before and after it **in fix time**, not with
-the one that arrived last. Each device keeps a small :class:`DeviceTrack` (the last few good
-fixes) that the service may hold in memory and persist with :meth:`DeviceTrack.to_dict`. If
-the first fix a device ever sent was the wrong one, later true fixes would all look like
-jumps; so after a few consecutive "jumps" that agree with one another the track re-anchors on
-them.
+ping is compared with the remembered good fix just before it **in fix time** (or, for a ping
+older than all of them, the oldest remembered), not with the one that arrived last. Each
+device keeps a small :class:`DeviceTrack` (the last few good fixes) that the service may hold
+in memory and persist with :meth:`DeviceTrack.to_dict`. A device's very first fix has nothing
+to be compared with: when the next two fixes of the same request agree with each other and
+not with it, it is the one flagged; and if a wrong fix did become the anchor, a few
+consecutive "jumps" that agree with one another move the track to them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import groupby
 from typing import Any, Final
 
 from tracking.geo import haversine_m
@@ -253,6 +255,23 @@ def _fix_time(fix: tuple[float, float, float, float]) -> float:
     return fix[0]
 
 
+def _as_fix(ping: Ping) -> tuple[float, float, float, float]:
+    return ping.recorded_at.timestamp(), ping.lat, ping.lon, ping.accuracy_m or 0.0
+
+
+def _leading_spike(first: Sequence[Ping], policy: QualityPolicy) -> bool:
+    """Say whether the first of three time-ordered fixes disagrees with two that agree."""
+    if len(first) < 3:
+        return False
+    a, b, c = (_as_fix(p) for p in first)
+    limit = policy.max_speed_mps
+    return (
+        _implied_speed_mps(a, b, policy.min_dt_s) > limit
+        and _implied_speed_mps(a, c, policy.min_dt_s) > limit
+        and _implied_speed_mps(b, c, policy.min_dt_s) <= limit
+    )
+
+
 def screen_batch(
     pings: Sequence[Ping],
     *,
@@ -285,12 +304,18 @@ def screen_batch(
     # Assess each device's pings in fix-time order so a shuffled request is not out of order.
     ordered = sorted(valid, key=lambda p: (pings[p].device_key, pings[p].recorded_at))
     flags_at: dict[int, int] = {}
-    for position in ordered:
-        ping = pings[position]
-        track = tracks.get(ping.device_key)
+    for device, group in groupby(ordered, key=lambda p: pings[p].device_key):
+        positions = list(group)
+        track = tracks.get(device)
         if track is None:
-            track = tracks[ping.device_key] = DeviceTrack()
-        flags_at[position] = assess(ping, track, policy=policy)
+            track = tracks[device] = DeviceTrack()
+        if not track.fixes and _leading_spike([pings[p] for p in positions[:3]], policy):
+            # With nothing to compare against, the first fix would become the anchor and the
+            # true fixes after it would look like jumps; its own successors outvote it.
+            flags_at[positions[0]] = _JUMP
+            positions = positions[1:]
+        for position in positions:
+            flags_at[position] = assess(pings[position], track, policy=policy)
 
     accepted: list[Ping] = []
     accepted_indices: list[int] = []

@@ -168,12 +168,19 @@ class TestQualityFlags:
         result = screen_batch([a, b], tracks={}, now=NOW)
         assert all(p.flags == 0 for p in result.accepted)
 
-    def test_a_wrong_first_fix_is_outvoted(self) -> None:
-        policy = QualityPolicy(reanchor_after=3)
+    def test_a_wrong_first_fix_in_a_request_is_the_one_flagged(self) -> None:
         wrong_first = ping_at(0, east_m=80_000)
-        truth = drive(10, 6)
-        result = screen_batch([wrong_first, *truth], tracks={}, now=NOW, policy=policy)
-        flags = [PingFlag(p.flags) for p in result.accepted[1:]]
+        result = screen_batch([*drive(10, 6), wrong_first], tracks={}, now=NOW)
+        assert [PingFlag(p.flags) for p in result.accepted] == [PingFlag.NONE] * 6 + [
+            PingFlag.IMPLAUSIBLE_JUMP
+        ]
+
+    def test_a_wrong_anchor_from_an_earlier_request_is_outvoted(self) -> None:
+        policy = QualityPolicy(reanchor_after=3)
+        tracks: dict[str, DeviceTrack] = {}
+        screen_batch([ping_at(0, east_m=80_000)], tracks=tracks, now=NOW, policy=policy)
+        result = screen_batch(drive(10, 6), tracks=tracks, now=NOW, policy=policy)
+        flags = [PingFlag(p.flags) for p in result.accepted]
         assert flags[:2] == [PingFlag.IMPLAUSIBLE_JUMP] * 2
         assert flags[2:] == [PingFlag.NONE] * 4
 
