@@ -15,8 +15,8 @@ a parked truck whose GPS wanders across a fence edge raises nothing:
   ``enter_depth_factor`` times their accuracy, spanning at least ``enter_dwell_s``; the event
   is dated at the first ping of that run;
 * **exit** needs :attr:`FencePolicy.exit_pings` consecutive pings outside the fence by more
-  than their accuracy plus ``exit_margin_m``, spanning at least ``exit_dwell_s``; a ping back
-  inside the fence cancels a pending exit;
+  than their accuracy plus ``exit_margin_m``, spanning at least ``exit_dwell_s``; any ping
+  short of that cancels a pending exit;
 * flagged pings (:meth:`~tracking.pings.Ping.usable_for_events`) and pings older than the
   newest one already applied for the device are skipped: they neither advance nor reset.
 
@@ -455,9 +455,9 @@ class GeofenceEngine:
             return None
         if clearly_outside:
             return self._count_exit(state, fence_id, record, ping, t_s)
-        if dist <= 0.0:
-            record[0] = _INSIDE
-            record[1] = 0
+        # Anything short of clearly outside breaks the run: the exit needs consecutive proof.
+        record[0] = _INSIDE
+        record[1] = 0
         return None
 
     def _count_entry(

@@ -226,6 +226,19 @@ class TestWhatDoesNotDriveState:
         assert engine.process(late_inside, states) == []
         assert states["truck"].last_s == newest
 
+    def test_an_exit_needs_consecutive_clear_fixes(self) -> None:
+        engine = GeofenceEngine(FenceIndex([plant()]))
+        states: dict[str, DeviceFenceState] = {}
+        assert len(engine.process(arrive_and_park(park_north_m=30.0), states)) == 1
+        # Clearly outside (70 m beyond the edge, 40 m accuracy) every other fix for two
+        # minutes, just outside in between: the edge wander of a parked truck, not a departure.
+        wobble = [
+            ping_at(700 + 10 * k, 0.0, -70.0 if k % 2 == 0 else -20.0, accuracy_m=40.0)
+            for k in range(12)
+        ]
+        assert engine.process(wobble, states) == []
+        assert states["truck"].inside() == ["plant-7"]
+
     def test_a_broken_run_starts_again(self) -> None:
         engine = GeofenceEngine(FenceIndex([plant()]))
         pings = [ping_at(t, 0.0, 100.0) for t in range(0, 100, 10)]
