@@ -372,10 +372,16 @@ class GeofenceEngine:
             state = states.get(device)
             if state is not None and state.fences:
                 known = fences_of.setdefault(device, set())
+                gone = []
                 for fence_id in state.fences:
                     fence = position.get(fence_id)
-                    if fence is not None:
+                    if fence is None:
+                        gone.append(fence_id)
+                    else:
                         known.add(fence)
+                # Fences that left the index take their state with them.
+                for fence_id in gone:
+                    del state.fences[fence_id]
 
         pair_rows: list[int] = []
         pair_fences: list[int] = []
@@ -412,12 +418,6 @@ class GeofenceEngine:
                 event = self._step(state, fences[fence].fence_id, dist, ping, t_s)
                 if event is not None:
                     events.append(event)
-        # Fences that left the index take their state with them.
-        for device in by_device:
-            state = states.get(device)
-            if state is not None:
-                for fence_id in [f for f in state.fences if f not in position]:
-                    del state.fences[fence_id]
         return events
 
     def _step(
