@@ -530,7 +530,7 @@ def test_payload_error_carries_what_the_api_renders() -> None:
     with pytest.raises(PayloadError) as err:
         parse_osmand("lat=1&lon=2")
     assert err.value.status == 422
-    assert err.value.code == "tracking.payload_invalid"
+    assert err.value.code == "payload_invalid"
     assert err.value.reason == "is required"
 
 
