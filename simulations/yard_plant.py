@@ -56,7 +56,7 @@ DOCK_KINDS: tuple[DockKind, ...] = (
         fixed_duration_min=None,
         handling_min=8,
         changeover_min=5,
-        demand_weight=1.0,
+        demand_weight=0.93,
         loads=(
             ("sugar_bagged", "curtainsider", False, 18_000, 24_000),
             ("timber_boards", "curtainsider", False, 18_000, 24_000),

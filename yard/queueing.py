@@ -3,7 +3,8 @@
 Pure computation, no session and no I/O. Trucks wait in a parking area, not at the gate; when a
 dock is about to free up, it calls one truck forward. Trucks whose appointment has come are
 called first, in appointment order; early, late and unplanned trucks fill the gaps between
-them, but only gaps long enough not to hold up an appointment that is on its way. A called
+them, as long as they hold up an appointment on its way by no more than a small slack, or by
+no longer than the dock would otherwise stand idle waiting for it. A called
 truck must reach the dock within a set time or it loses the call.
 
 Times are minutes (fractions allowed) from the same origin as the scheduler's plan.
@@ -149,9 +150,12 @@ def choose_truck(
     ]
     next_owed_min = min(owed, default=math.inf)
     start_min = max(now_min + rules.drive_to_dock_min, dock.free_at_min)
+    idle_min = next_owed_min - start_min
     fillers = sorted(compatible, key=lambda t: (t.missed_calls > 0, t.arrived_min))
     for truck in fillers:
-        if _service_end(dock, truck.load, start_min) <= next_owed_min + rules.gap_slack_min:
+        holdup_min = _service_end(dock, truck.load, start_min) - next_owed_min
+        # a filler may hold the owed truck up a little, or as long as the dock would stand idle
+        if holdup_min <= max(rules.gap_slack_min, idle_min):
             return _call(truck, dock, now_min, rules, ranked[truck.truck_id])
     return None
 

@@ -401,44 +401,40 @@ def _greedy(problem: _Problem) -> dict[str, Appointment]:
                 return start
         return None
 
-    remaining = []
-    kept = sorted(
-        (dv for dv in flexible if dv.delivery_id in problem.previous),
-        key=lambda dv: problem.previous[dv.delivery_id].start_min,
-    )
-    for dv in kept:
-        prev = problem.previous[dv.delivery_id]
-        window = (
-            problem.start_window(dv, prev.dock_id)
-            if prev.dock_id in problem.candidates[dv.delivery_id]
-            else None
-        )
+    def keep_option(dv: Delivery) -> Appointment | None:
+        prev = problem.previous.get(dv.delivery_id)
+        if prev is None or prev.dock_id not in problem.candidates[dv.delivery_id]:
+            return None
+        window = problem.start_window(dv, prev.dock_id)
+        dur = problem.candidates[dv.delivery_id][prev.dock_id]
         if (
-            window is not None
-            and prev.start_min % problem.slots.slot_min == 0
-            and window[0] <= problem.slot_floor(prev.start_min) <= window[1]
-            and timelines[prev.dock_id].fits(
-                prev.start_min,
-                problem.candidates[dv.delivery_id][prev.dock_id],
-                dv.load.product,
-            )
-            is None
-            and not slot_full(prev.start_min)
+            window is None
+            or prev.start_min % problem.slots.slot_min
+            or not window[0] <= problem.slot_floor(prev.start_min) <= window[1]
+            or timelines[prev.dock_id].fits(prev.start_min, dur, dv.load.product) is not None
+            or slot_full(prev.start_min)
         ):
-            take(dv, prev)
-        else:
-            remaining.append(dv)
-    remaining += [dv for dv in flexible if dv.delivery_id not in problem.previous]
-    remaining.sort(key=lambda dv: (dv.target_min, -dv.delay_weight, dv.delivery_id))
+            return None
+        return prev
 
-    for dv in remaining:
+    # costliest waits first; then in order of the previous appointment (or the wish), so
+    # earlier holders keep their place and a slot freed by a no-show or a slip is open to a
+    # later delivery that gains by moving
+    def order(dv: Delivery) -> tuple[int, int, str]:
+        prev = problem.previous.get(dv.delivery_id)
+        return (-dv.delay_weight, prev.start_min if prev else dv.target_min, dv.delivery_id)
+
+    for dv in sorted(flexible, key=order):
         best: tuple[int, int, Appointment] | None = None
-        for order, dock_id in enumerate(problem.candidates[dv.delivery_id]):
+        kept = keep_option(dv)
+        if kept is not None:
+            best = (problem.cost(dv, kept.dock_id, kept.start_min), -1, kept)
+        for rank, dock_id in enumerate(problem.candidates[dv.delivery_id]):
             for from_min in {dv.target_min, dv.ready_min}:
                 start = earliest(dv, dock_id, from_min)
                 if start is None:
                     continue
-                option = (problem.cost(dv, dock_id, start), order, Appointment(dock_id, start))
+                option = (problem.cost(dv, dock_id, start), rank, Appointment(dock_id, start))
                 if best is None or option[:2] < best[:2]:
                     best = option
         if best is not None:
