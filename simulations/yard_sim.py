@@ -99,7 +99,7 @@ class Scenario:
     dock_drive_min: tuple[float, float] = (2.0, 5.0)
     # Haulpoint asks trucks to reach the gate this much before they are needed, so that a
     # late truck leaves someone to call rather than an idle dock
-    arrival_buffer_min: float = 10.0
+    arrival_buffer_min: float = 0.0
     gap_slack_min: float = 5.0
     # how well a dock forecasts the end of the load under way, to call the next truck ahead
     finish_forecast_sd_min: float = 2.0
@@ -113,7 +113,9 @@ class Scenario:
     replan_every_min: int = 10
     replan_horizon_min: int = 240
     slot_min: int = 5
-    overtime_planned_min: int = 60
+    # the plant works overtime to clear booked trucks, as every policy does; Haulpoint slots
+    # them into it instead of letting them queue
+    overtime_planned_min: int = 240
     day_plan_time_limit_s: float = 2.0
     replan_time_limit_s: float = 0.2
     solver_workers: int = 1
