@@ -818,7 +818,7 @@ def simulate(options: Options) -> tuple[dict[str, Any], dict[str, list[float]]]:
     )
     if options.quick:
         base = replace(base, day_plan_time_limit_s=1.0, replan_time_limit_s=0.0)
-    reps = 2 if options.quick else options.replications
+    reps = min(2, options.replications) if options.quick else options.replications
     jobs = [(p, s, pol) for p in options.patterns for s in range(reps) for pol in POLICIES]
     yards: dict[tuple[str, str], list[Yard]] = {}
     started = time.perf_counter()

@@ -235,7 +235,8 @@ class TestFixedAppointments:
         ]
         plan = schedule(docks=[dock], deliveries=deliveries, time_limit_s=1)
         fixed, new = plan.get("fixed"), plan.get("new")
-        assert fixed is not None and new is not None
+        assert fixed is not None
+        assert new is not None
         assert fixed.start_min == 600
         assert new.start_min >= fixed.end_min
 
