@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import simpy
-from tqdm import tqdm  # type: ignore[import-untyped]
+from tqdm import tqdm
 
 from simulations.yard_plant import make_docks, mean_loading_min, random_load
 from yard.queueing import (
