@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from accounts.tokens import TokenCache
 from api.deps import IdempotentReplay
 from api.errors import install_error_handlers
+from api.limits import BodyLimitMiddleware, RateLimiter
 from api.logs import RequestIdMiddleware, configure_logging
 from api.routers import accounts, auth, events, health
 from api.runtime import Runtime
@@ -59,6 +60,10 @@ def create_app(
             database=db,
             bus=event_bus,
             tokens=TokenCache(ttl_s=settings.security.token_cache_s),
+            login_limiter=RateLimiter(
+                rate_per_s=settings.security.login_attempts_per_min / 60,
+                burst=settings.security.login_burst,
+            ),
         )
         try:
             yield
@@ -87,6 +92,7 @@ def create_app(
             headers={"Idempotent-Replayed": "true"},
         )
 
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     for router in (health.router, auth.router, accounts.router, events.router):
         app.include_router(router)

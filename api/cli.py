@@ -1,4 +1,4 @@
-"""The ``haulpoint`` command: serve, migrate, demo, verify."""
+"""The ``haulpoint`` command: serve, migrate, demo, simulate, verify."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import runpy
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -160,6 +161,19 @@ def verify(bundle: Path, *, keys: Path | None, as_json: bool) -> int:
     return 0 if check.ok else 1
 
 
+SIMULATIONS = {"yard": "simulations.yard_sim"}
+
+
+def simulate(model: str, options: Sequence[str]) -> None:
+    """Run a simulation script as its own ``__main__``, passing its options through.
+
+    The simulations sit above every package, so the command runs them by module name
+    instead of importing them.
+    """
+    sys.argv = [f"haulpoint simulate {model}", *options]
+    runpy.run_module(SIMULATIONS[model], run_name="__main__", alter_sys=True)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="haulpoint", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -169,6 +183,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--workers", type=int, default=1)
     serve_cmd.add_argument("--no-migrate", action="store_true", help="skip migrations")
     commands.add_parser("migrate", help="apply migrations to the configured database")
+    simulate_cmd = commands.add_parser("simulate", help="run a simulation (yard)")
+    simulate_cmd.add_argument("model", choices=sorted(SIMULATIONS))
+    simulate_cmd.add_argument("options", nargs=argparse.REMAINDER, help="the model's options")
     demo_cmd = commands.add_parser("demo", help="serve a seeded demo world on SQLite")
     demo_cmd.add_argument("--host", default="127.0.0.1")
     demo_cmd.add_argument("--port", type=int, default=8000)
@@ -199,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     elif args.command == "migrate":
         migrate(settings)
+    elif args.command == "simulate":
+        simulate(args.model, args.options)
     elif args.command == "demo":
         demo(settings, host=args.host, port=args.port)
     return 0

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accounts.tokens import TokenCache
+from api.limits import RateLimiter
 from core.bus import Bus
 from core.database import Database
 from core.settings import Settings
@@ -19,4 +20,5 @@ class Runtime:
     database: Database
     bus: Bus
     tokens: TokenCache
+    login_limiter: RateLimiter
     extras: dict[str, Any] = field(default_factory=dict)

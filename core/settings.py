@@ -44,6 +44,14 @@ class SecuritySettings(BaseModel):
     session_ttl_s: int = Field(default=12 * 3600, ge=60)
     api_key_ttl_s: int = Field(default=365 * 24 * 3600, ge=60)
     token_cache_s: float = Field(default=5.0, ge=0)
+    login_attempts_per_min: float = Field(default=10, gt=0)
+    login_burst: int = Field(default=10, ge=1)
+
+
+class LimitSettings(BaseModel):
+    """How big a request may be."""
+
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
 
 
 class SigningSettings(BaseModel):
@@ -97,6 +105,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     signing: SigningSettings = SigningSettings()
     files: FilesSettings = FilesSettings()
+    limits: LimitSettings = LimitSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")

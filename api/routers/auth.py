@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 
 from accounts import service as accounts
 from accounts.enums import MANAGERS
@@ -49,8 +49,13 @@ async def signup(body: SignupRequest, session: SessionDep, runtime: RuntimeDep) 
 
 
 @router.post("/login", **public("a login is how a caller gets a token"))
-async def login(body: LoginRequest, session: SessionDep, runtime: RuntimeDep) -> TokenIssued:
+async def login(
+    body: LoginRequest, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> TokenIssued:
     """Exchange an email or phone and a password for a bearer token."""
+    client = request.client.host if request.client else "-"
+    runtime.login_limiter.check(f"login:{body.login.strip().lower()}")
+    runtime.login_limiter.check(f"client:{client}", cost=0.2)
     issued, organization, member, user = await accounts.login(
         session,
         login=body.login,
