@@ -8,6 +8,7 @@ spreading the mass, which is what the expansion does: full trucks first, the res
 """
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -249,9 +250,12 @@ def solve_bulk_model(
     if hint is not None and cheapest > 0:
         trip_bound = min(trip_bound, hint.cost_cents // cheapest)
     weight = trip_bound + 1
-    model.minimize(
-        sum((classes[k].fleet.trip_cost_cents * weight + 1) * var for (k, _), var in n.items())
+    keys = list(n)
+    variables = [n[key] for key in keys]
+    objective = cp_model.LinearExpr.weighted_sum(
+        variables, [classes[k].fleet.trip_cost_cents * weight + 1 for k, _ in keys]
     )
+    model.minimize(objective)
     if hint is not None:
         for key, var in n.items():
             model.add_hint(var, hint.counts.get(key, 0))
@@ -264,6 +268,7 @@ def solve_bulk_model(
             )
             model.add_hint(var, int(chosen))
 
+    started = time.perf_counter()
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
     solver.parameters.num_workers = workers
@@ -276,6 +281,21 @@ def solve_bulk_model(
         return ModelResult(solution=None, optimal=False, infeasible=True, bound_cents=None)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return ModelResult(solution=None, optimal=False, infeasible=False, bound_cents=None)
+    left = time_limit_s - (time.perf_counter() - started)
+    if status == cp_model.OPTIMAL and day_count > 1 and left > 0.05:
+        # same cost and trip count, trips as early in the window as they can go
+        model.clear_hints()  # type: ignore[no-untyped-call]
+        for var in [*n.values(), *z.values(), *r.values(), *day_loads]:
+            model.add_hint(var, solver.value(var))
+        model.add(objective <= round(solver.objective_value))
+        model.clear_objective()  # type: ignore[no-untyped-call]
+        model.minimize(cp_model.LinearExpr.weighted_sum(variables, [d for _, d in keys]))
+        early = cp_model.CpSolver()
+        early.parameters.max_time_in_seconds = min(left, 1.0)
+        early.parameters.num_workers = workers
+        early.parameters.random_seed = 7
+        if early.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            solver = early
     counts = {key: solver.value(var) for key, var in n.items() if solver.value(var)}
     remainder = None
     for (k, d, j), var in z.items():
