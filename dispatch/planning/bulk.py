@@ -9,7 +9,7 @@ spreading the mass, which is what the expansion does: full trucks first, the res
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
@@ -106,6 +106,27 @@ def bulk_capacity_kg(classes: Sequence[BulkClass], limits: Limits) -> int:
     return total
 
 
+def trip_upper_bounds(
+    classes: Sequence[BulkClass],
+    *,
+    quantity_kg: int,
+    floors: Sequence[int],
+    limits: Limits,
+) -> dict[tuple[int, int], int]:
+    """The most trips each (class, day) can run in a valid plan; pairs that can run none
+    are left out. Every trip but one carries at least its floor, hence the quantity cap."""
+    bounds = {}
+    for k, bulk_class in enumerate(classes):
+        for d, slots in enumerate(bulk_class.fleet.day_slots):
+            upper = min(slots, quantity_kg // floors[k] + 1)
+            trips_limit = limits[d][0]
+            if trips_limit is not None:
+                upper = min(upper, trips_limit)
+            if upper > 0:
+                bounds[(k, d)] = upper
+    return bounds
+
+
 def greedy_bulk(
     classes: Sequence[BulkClass], request: SplitRequest, limits: Limits
 ) -> ClassSolution | str:
@@ -182,8 +203,16 @@ def solve_bulk_model(
     hint: ClassSolution | None,
     time_limit_s: float,
     workers: int,
+    allowed: Set[tuple[int, int]] | None = None,
+    cost_range_cents: tuple[int, int | None] = (0, None),
+    tidy: bool = True,
 ) -> ModelResult:
-    """Least cost, then fewest trips, over trip counts per (class, day), with CP-SAT."""
+    """Least cost, then fewest trips, over trip counts per (class, day), with CP-SAT.
+
+    `allowed` keeps only those (class, day) trip variables; the others are held at zero.
+    `cost_range_cents` bounds the cost by what is already known. Without `tidy` the
+    model stops at the least cost, leaving trip count and days as they fall.
+    """
     cargo = request.cargo
     assert isinstance(cargo, BulkCargo)
     quantity = cargo.mass_kg
@@ -192,70 +221,61 @@ def solve_bulk_model(
     n: dict[tuple[int, int], cp_model.IntVar] = {}
     n_upper: dict[tuple[int, int], int] = {}
     z: dict[tuple[int, int, int], cp_model.IntVar] = {}
-    r: dict[tuple[int, int], cp_model.IntVar] = {}
-    for k, bulk_class in enumerate(classes):
-        for d, slots in enumerate(bulk_class.fleet.day_slots):
-            upper = min(slots, quantity // floors[k] + 1)
-            trips_limit = limits[d][0]
-            if trips_limit is not None:
-                upper = min(upper, trips_limit)
-            if upper <= 0:
-                continue
-            n[(k, d)] = model.new_int_var(0, upper, f"n_{k}_{d}")
-            n_upper[(k, d)] = upper
-            r[(k, d)] = model.new_int_var(0, bulk_class.capacity_kg, f"r_{k}_{d}")
-            choices = []
-            for j, (lo, hi) in enumerate(bulk_class.load.ranges):
-                z[(k, d, j)] = model.new_bool_var(f"z_{k}_{d}_{j}")
-                choices.append((lo, hi, z[(k, d, j)]))
-            model.add(sum(var for _, _, var in choices) <= n[(k, d)])
-            model.add(r[(k, d)] >= sum(lo * var for lo, _, var in choices))
-            model.add(r[(k, d)] <= sum(hi * var for _, hi, var in choices))
-    model.add(sum(z.values()) <= 1)
-
-    def is_remainder(k: int, d: int) -> cp_model.LinearExpr:
-        return cp_model.LinearExpr.sum(
-            [var for (kk, dd, _), var in z.items() if (kk, dd) == (k, d)]
-        )
+    # the remainder trip of class k on day d carries a mass in its chosen range instead of
+    # [floor, capacity]: z picks the range and shifts the day's load bounds accordingly
+    low_terms: list[list[tuple[cp_model.IntVar, int]]] = [[] for _ in range(day_count)]
+    high_terms: list[list[tuple[cp_model.IntVar, int]]] = [[] for _ in range(day_count)]
+    trips_on_day: list[list[cp_model.IntVar]] = [[] for _ in range(day_count)]
+    bounds = trip_upper_bounds(classes, quantity_kg=quantity, floors=floors, limits=limits)
+    for (k, d), upper in bounds.items():
+        if allowed is not None and (k, d) not in allowed:
+            continue
+        bulk_class = classes[k]
+        capacity = bulk_class.capacity_kg
+        trips = model.new_int_var(0, upper, f"n_{k}_{d}")
+        n[(k, d)] = trips
+        n_upper[(k, d)] = upper
+        trips_on_day[d].append(trips)
+        low_terms[d].append((trips, floors[k]))
+        high_terms[d].append((trips, capacity))
+        choices = []
+        for j, (lo, hi) in enumerate(bulk_class.load.ranges):
+            choice = model.new_bool_var(f"z_{k}_{d}_{j}")
+            z[(k, d, j)] = choice
+            choices.append(choice)
+            low_terms[d].append((choice, lo - floors[k]))
+            high_terms[d].append((choice, hi - capacity))
+        model.add(cp_model.LinearExpr.sum(choices) <= trips)
+    model.add(cp_model.LinearExpr.sum(list(z.values())) <= 1)
 
     day_loads = []
+    remainder_on_day: list[list[cp_model.IntVar]] = [[] for _ in range(day_count)]
+    for (_, d, _), choice in z.items():
+        remainder_on_day[d].append(choice)
     for d in range(day_count):
-        keys = [(k, dd) for (k, dd) in n if dd == d]
         mass_limit = limits[d][1]
         upper_mass = quantity if mass_limit is None else min(quantity, mass_limit)
         load = model.new_int_var(0, upper_mass, f"q_{d}")
         day_loads.append(load)
-        model.add(
-            load >= sum(floors[k] * (n[(k, d)] - is_remainder(k, d)) + r[(k, d)] for k, _ in keys)
-        )
-        model.add(
-            load
-            <= sum(
-                classes[k].capacity_kg * (n[(k, d)] - is_remainder(k, d)) + r[(k, d)]
-                for k, _ in keys
-            )
-        )
+        model.add(load >= _weighted(low_terms[d]))
+        model.add(load <= _weighted(high_terms[d]))
+        trips_today = trips_on_day[d]
         trips_limit = limits[d][0]
-        if trips_limit is not None and keys:
-            model.add(sum(n[key] for key in keys) <= trips_limit)
-        earlier = [var for (_, dd, _), var in z.items() if dd < d]
-        if earlier and keys:
+        if trips_limit is not None and trips_today:
+            model.add(cp_model.LinearExpr.sum(trips_today) <= trips_limit)
+        earlier = [choice for dd in range(d) for choice in remainder_on_day[dd]]
+        if earlier and trips_today:
             remainder_before = model.new_bool_var(f"rem_before_{d}")
-            model.add(remainder_before == sum(earlier))
-            model.add(sum(n[key] for key in keys) == 0).only_enforce_if(remainder_before)
-    model.add(sum(day_loads) == quantity)
+            model.add(remainder_before == cp_model.LinearExpr.sum(earlier))
+            model.add(cp_model.LinearExpr.sum(trips_today) == 0).only_enforce_if(remainder_before)
+    model.add(cp_model.LinearExpr.sum(day_loads) == quantity)
 
-    trip_bound = sum(n_upper.values())
-    cheapest = min((c.fleet.trip_cost_cents for c in classes), default=0)
-    if hint is not None and cheapest > 0:
-        trip_bound = min(trip_bound, hint.cost_cents // cheapest)
-    weight = trip_bound + 1
     keys = list(n)
     variables = [n[key] for key in keys]
-    objective = cp_model.LinearExpr.weighted_sum(
-        variables, [classes[k].fleet.trip_cost_cents * weight + 1 for k, _ in keys]
+    cost = cp_model.LinearExpr.weighted_sum(
+        variables, [classes[k].fleet.trip_cost_cents for k, _ in keys]
     )
-    model.minimize(objective)
+    model.minimize(cost)
     if hint is not None:
         for key, var in n.items():
             model.add_hint(var, hint.counts.get(key, 0))
@@ -269,46 +289,47 @@ def solve_bulk_model(
             model.add_hint(var, int(chosen))
 
     started = time.perf_counter()
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = 7
+    solver = _solver(time_limit_s, workers)
     status = solver.solve(model)
-    bound = None
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        bound = math.ceil(solver.best_objective_bound - 1e-6) // weight
     if status == cp_model.INFEASIBLE:
         return ModelResult(solution=None, optimal=False, infeasible=True, bound_cents=None)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return ModelResult(solution=None, optimal=False, infeasible=False, bound_cents=None)
+    bound = math.ceil(solver.best_objective_bound - 1e-6)
     left = time_limit_s - (time.perf_counter() - started)
-    if status == cp_model.OPTIMAL and day_count > 1 and left > 0.05:
-        # same cost and trip count, trips as early in the window as they can go
+    if tidy and status == cp_model.OPTIMAL and left > 0.05:
+        # at the least cost: fewest trips, then trips as early in the window as they go
         model.clear_hints()  # type: ignore[no-untyped-call]
-        for var in [*n.values(), *z.values(), *r.values(), *day_loads]:
+        for var in [*n.values(), *z.values(), *day_loads]:
             model.add_hint(var, solver.value(var))
-        model.add(objective <= round(solver.objective_value))
+        model.add(cost <= round(solver.objective_value))
         model.clear_objective()  # type: ignore[no-untyped-call]
-        model.minimize(cp_model.LinearExpr.weighted_sum(variables, [d for _, d in keys]))
-        early = cp_model.CpSolver()
-        early.parameters.max_time_in_seconds = min(left, 1.0)
-        early.parameters.num_workers = workers
-        early.parameters.random_seed = 7
-        if early.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            solver = early
+        per_trip = (day_count - 1) * sum(n_upper.values()) + 1
+        model.minimize(cp_model.LinearExpr.weighted_sum(variables, [per_trip + d for _, d in keys]))
+        second = _solver(min(left, 1.0), workers)
+        if second.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            solver = second
     counts = {key: solver.value(var) for key, var in n.items() if solver.value(var)}
     remainder = None
     for (k, d, j), var in z.items():
         if solver.value(var):
             lo, hi = classes[k].load.ranges[j]
             remainder = Remainder(k, d, lo, hi)
-    cost = sum(classes[k].fleet.trip_cost_cents * count for (k, _), count in counts.items())
+    total = sum(classes[k].fleet.trip_cost_cents * count for (k, _), count in counts.items())
     return ModelResult(
-        solution=ClassSolution(counts=counts, remainder=remainder, cost_cents=cost),
+        solution=ClassSolution(counts=counts, remainder=remainder, cost_cents=total),
         optimal=status == cp_model.OPTIMAL,
         infeasible=False,
         bound_cents=bound,
     )
+
+
+def _solver(time_limit_s: float, workers: int) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = 7
+    return solver
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +340,10 @@ class _Slot:
     trip_no: int
     lo_kg: int
     hi_kg: int
+
+
+def _weighted(terms: list[tuple[cp_model.IntVar, int]]) -> cp_model.LinearExpr:
+    return cp_model.LinearExpr.weighted_sum([var for var, _ in terms], [c for _, c in terms])
 
 
 def expand_bulk(

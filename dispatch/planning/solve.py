@@ -1,5 +1,6 @@
 """The entry points: the optimizing planner and the greedy one, on the same footing."""
 
+import math
 import time
 from collections.abc import Sequence
 
@@ -12,6 +13,7 @@ from dispatch.planning.bulk import (
     greedy_bulk,
     solve_bulk_model,
 )
+from dispatch.planning.bulk_pricing import solve_priced
 from dispatch.planning.capacity import min_fill_amount
 from dispatch.planning.compatibility import compatible_fleet, describe_refusals
 from dispatch.planning.ffd import first_fit_decreasing
@@ -111,15 +113,10 @@ def _plan_bulk(
         )
     greedy = greedy_bulk(classes, request, limits)
     hint = greedy if isinstance(greedy, ClassSolution) else None
-    result = solve_bulk_model(
-        classes,
-        request,
-        limits,
-        floors=[c.floor_kg for c in classes],
-        hint=hint,
-        time_limit_s=_left(started, time_limit_s),
-        workers=workers,
+    priced = solve_priced(
+        classes, request, limits, hint=hint, deadline=started + time_limit_s, workers=workers
     )
+    result = priced.result
     solution = result.solution or hint
     if solution is None:
         if result.infeasible:
@@ -132,16 +129,19 @@ def _plan_bulk(
             return _infeasible(request, reason, started, _BULK_METHOD)
         return _unknown(request, started, time_limit_s, _BULK_METHOD)
     exact = all(c.exact_floor for c in classes)
-    bound = (
-        result.bound_cents
-        if exact
-        else _relaxed_bulk_bound(classes, request, started, time_limit_s, workers)
-    )
-    bound_method = (
-        "CP-SAT proven bound on the exact class model"
-        if exact
-        else "CP-SAT bound on the class model with tank floors relaxed to the minimum fill"
-    )
+    if exact:
+        bound = result.bound_cents
+        bound_method = "CP-SAT proven bound on the exact class model"
+        if priced.relaxation_cents is not None:
+            bound_method += ", after reduced-cost fixing from its LP relaxation"
+    elif priced.relaxation_cents is not None:
+        bound = math.ceil(priced.relaxation_cents - 1e-6)
+        bound_method = "LP relaxation of the class model"
+    else:
+        bound = _relaxed_bulk_bound(classes, request, started, time_limit_s, workers)
+        bound_method = (
+            "CP-SAT bound on the class model with tank floors relaxed to the minimum fill"
+        )
     trips = expand_bulk(classes, solution, request, limits)
     proven = result.optimal and exact and result.solution is not None
     status = PlanStatus.OPTIMAL if proven else PlanStatus.FEASIBLE

@@ -21,6 +21,8 @@ from dispatch.planning import (
     trips_per_day,
     validate_plan,
 )
+from dispatch.planning.bulk import bulk_classes, solve_bulk_model, trip_upper_bounds
+from dispatch.planning.fleet import plant_limits
 from tests.dispatch.planning_factories import truck, window
 
 CAUSTIC_KG_PER_M3 = 1_500.0
@@ -472,3 +474,45 @@ def test_trips_per_day_counts_whole_round_trips() -> None:
     assert trips_per_day(round_trip_s=3 * 3600, working_day_s=10 * 3600) == 3
     assert trips_per_day(round_trip_s=5 * 3600, working_day_s=10 * 3600) == 2
     assert trips_per_day(round_trip_s=11 * 3600, working_day_s=10 * 3600) == 0
+
+
+class TestManyClasses:
+    def test_pricing_finds_the_same_optimum_as_the_full_model(self) -> None:
+        # each truck costs its own per trip (depots differ), so classes run into the
+        # hundreds and the planner prunes trip variables by their LP reduced cost first
+        fleet = tuple(
+            truck(
+                f"V{n:03d}",
+                payload_kg=22_000 + (n * 7) % 6 * 1_000,
+                fixed_cost_cents=15_000 + (n * 53) % 7_000,
+                trips_per_day=1 + n % 2,
+            )
+            for n in range(160)
+        )
+        request = SplitRequest(
+            cargo=BulkCargo(mass_kg=300_000),
+            fleet=fleet,
+            pickup_days=window(2),
+            plant=PlantCapacity(trips_per_day=9),
+        )
+        plan = plan_split(request, time_limit_s=8.0)
+        assert validate_plan(request, plan) == []
+        assert plan.status is PlanStatus.OPTIMAL
+        classes = bulk_classes(fleet, request)
+        limits = plant_limits(request)
+        floors = [c.floor_kg for c in classes]
+        bounds = trip_upper_bounds(classes, quantity_kg=300_000, floors=floors, limits=limits)
+        assert len(bounds) > 300  # enough trip variables for the pricing path
+        full = solve_bulk_model(
+            classes,
+            request,
+            limits,
+            floors=floors,
+            hint=None,
+            time_limit_s=8.0,
+            workers=8,
+            tidy=False,
+        )
+        assert full.optimal
+        assert full.solution is not None
+        assert plan.total_cost_cents == full.solution.cost_cents
