@@ -12,7 +12,7 @@ proposal and all its subsets are cut off and the bound stays valid.
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
@@ -158,26 +158,29 @@ class CoveringModel:
                     self.model.add(sum(terms) >= need).only_enforce_if(flag)
 
     def cut_subsets_of(self, counts: Mapping[tuple[int, int], int]) -> None:
-        """Exclude `counts` and every smaller choice: some group must run more trips."""
-        self._cut({key: [key] for key in self.counts}, counts)
+        """Exclude `counts` and every smaller choice: trips of the same capacity on the same
+        day are interchangeable for packing, so some such group must run more trips.
+
+        Exact when the items provably cannot be packed into `counts`: fewer or the same
+        trucks on the same days cannot hold them either, whatever they cost.
+        """
+        self._cut(lambda key: (self.problem.classes[key[0]].capacity, key[1]), counts)
 
     def cut_capacity_subsets_of(self, counts: Mapping[tuple[int, int], int]) -> None:
         """Exclude every choice whose trucks, by capacity alone, are among those of `counts`.
 
-        Whether items fit depends on the trucks' capacities, not on their cost or day, so
-        once a set of capacities failed, cheaper-looking rearrangements of it would too
-        (unless per-day limits interfere, which is why this cut is only a heuristic).
+        A heuristic after a check that could not decide: the same capacities on other
+        days are as hard to pack, except where the days' limits or the rule that the
+        under-filled trip runs last make a difference.
         """
-        by_capacity: dict[object, list[tuple[int, int]]] = {}
-        for key in self.counts:
-            by_capacity.setdefault(self.problem.classes[key[0]].capacity, []).append(key)
-        self._cut({keys[0]: keys for keys in by_capacity.values()}, counts)
+        self._cut(lambda key: self.problem.classes[key[0]].capacity, counts)
 
     def _cut(
-        self,
-        groups: Mapping[tuple[int, int], list[tuple[int, int]]],
-        counts: Mapping[tuple[int, int], int],
+        self, group_of: Callable[[tuple[int, int]], Hashable], counts: Mapping[tuple[int, int], int]
     ) -> None:
+        groups: dict[Hashable, list[tuple[int, int]]] = {}
+        for key in self.counts:
+            groups.setdefault(group_of(key), []).append(key)
         more: list[cp_model.IntVar] = []
         for keys in groups.values():
             current = sum(counts.get(key, 0) for key in keys)

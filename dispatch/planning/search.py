@@ -57,9 +57,12 @@ def search_packing(
 ) -> SearchResult:
     """Propose trucks cheapest first and pack them until the deadline or a proof."""
     covering = CoveringModel(problem)
+    single_day = len(problem.request.pickup_days) == 1
     best = seed
     best_cost = None if seed is None else assignment_cost(problem, seed)
     unsettled: list[Proposal] = []
+    # bounds of proposals whose cut may have removed a plan cheaper than the best found
+    open_bounds: dict[int, int] = {}
     last_bound: int | None = None
     proposals = 0
     exhausted = False
@@ -98,40 +101,39 @@ def search_packing(
                 cost = assignment_cost(problem, candidate)
                 if best_cost is None or cost < best_cost:
                     best, best_cost = candidate, cost
-        if check.found is not None:
+        if check.found is not None or check.impossible:
             covering.cut_subsets_of(proposal.counts)
-            if not proposal.exact:
+            if check.found is not None and not proposal.optimal:
+                open_bounds[id(proposal)] = proposal.bound_cents
+            if check.found is not None and not proposal.exact:
                 slack_enough = slack if slack_enough is None else min(slack_enough, slack)
-        elif check.impossible:
-            covering.cut_subsets_of(proposal.counts)
         else:
             unsettled.append(proposal)
+            open_bounds[id(proposal)] = proposal.bound_cents
             covering.cut_capacity_subsets_of(proposal.counts)
             slack_failed = max(slack_failed, slack)
             slice_s = max(_MIN_SLICE_S, slice_s / 2)
-    while unsettled and _left(deadline) > 0.5:
-        proposal = unsettled[0]
+    for proposal in sorted(unsettled, key=lambda p: p.bound_cents):
+        # time left goes to the cheapest proposals the quick checks could not settle
+        if _left(deadline) <= 0.5:
+            break
         if best_cost is not None and proposal.bound_cents >= best_cost:
-            unsettled.clear()
             break
         check = _check(problem, proposal, time_limit_s=_left(deadline), workers=workers)
         if check.found is not None:
             cost = assignment_cost(problem, check.found)
             if best_cost is None or cost < best_cost:
                 best, best_cost = check.found, cost
-            unsettled.clear()
-        elif check.impossible:
-            unsettled.pop(0)
-        else:
-            break
-    if exhausted and not unsettled:
-        # nothing cheaper than the best plan is left untried
-        if best_cost is None:
-            return SearchResult(None, None, False, True, proposals)
-        return SearchResult(best, best_cost, True, False, proposals)
-    candidates = [bound for bound in (best_cost, last_bound) if bound is not None]
-    if unsettled:
-        candidates.append(unsettled[0].bound_cents)
+        settled = check.found is not None or (check.impossible and single_day)
+        if settled and proposal.exact and proposal.optimal:
+            open_bounds.pop(id(proposal), None)
+    candidates = list(open_bounds.values())
+    if best_cost is not None:
+        candidates.append(best_cost)
+    if not exhausted and last_bound is not None:
+        candidates.append(last_bound)
+    if exhausted and best_cost is None and not open_bounds:
+        return SearchResult(None, None, False, True, proposals)
     lower_bound = min(candidates) if candidates else None
     optimal = best_cost is not None and lower_bound is not None and lower_bound >= best_cost
     return SearchResult(best, lower_bound, optimal, False, proposals)

@@ -26,7 +26,7 @@ from dispatch.planning.search import assignment_cost, search_packing
 
 DEFAULT_WORKERS = 8
 _BULK_METHOD = "CP-SAT on trip counts per vehicle class and day"
-_PACKING_METHOD = "CP-SAT item packing seeded with first-fit decreasing"
+_PACKING_METHOD = "trucks proposed by the covering relaxation, packed greedily or by CP-SAT"
 _GREEDY_BULK = "greedy: cheapest per tonne first, last truck right-sized"
 _GREEDY_ITEMS = "first-fit decreasing, loads right-sized"
 

@@ -15,6 +15,11 @@ from dispatch.planning import (
     plan_split,
     validate_plan,
 )
+from dispatch.planning.compatibility import compatible_fleet
+from dispatch.planning.fleet import plant_limits
+from dispatch.planning.items import build_problem
+from dispatch.planning.packing import solve_packing
+from dispatch.planning.search import assignment_cost
 from tests.dispatch.planning_factories import bulk_requests, item_requests
 
 PROPERTY_SETTINGS = settings(
@@ -85,3 +90,24 @@ class TestGeneratedItems:
     def test_every_plan_is_valid_and_no_worse_than_the_greedy(self, request: SplitRequest) -> None:
         assert isinstance(request.cargo, ItemCargo)
         check_against_baseline(request)
+
+
+class TestItemBoundAgainstTheFullModel:
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(item_requests())
+    def test_the_bound_never_exceeds_the_proven_optimum(self, request: SplitRequest) -> None:
+        plan = plan_split(request, time_limit_s=2.0)
+        vehicles, _ = compatible_fleet(request)
+        if not plan.ok or not vehicles:
+            return
+        problem = build_problem(vehicles, request, plant_limits(request))
+        exact = solve_packing(
+            problem, hint=None, lower_bound_cents=None, time_limit_s=5.0, workers=8
+        )
+        if not exact.optimal or exact.assignment is None:
+            return  # the reference itself is unproven: nothing to compare against
+        optimum = assignment_cost(problem, exact.assignment)
+        assert plan.lower_bound_cents is not None
+        assert plan.lower_bound_cents <= optimum <= plan.total_cost_cents
+        if plan.status is PlanStatus.OPTIMAL:
+            assert plan.total_cost_cents == optimum
