@@ -39,9 +39,11 @@ def plan_split(
     early = _precheck(request, started, _method(request, greedy=False))
     if isinstance(early, Plan):
         return early
+    # the solvers' own limits leave out model building and expansion: keep a margin
+    budget_s = max(0.05, time_limit_s - min(0.5, 0.05 * time_limit_s))
     if request.kind == "bulk":
-        return _plan_bulk(request, early, started, time_limit_s, workers)
-    return _plan_items(request, early, started, time_limit_s, workers)
+        return _plan_bulk(request, early, started, budget_s, workers)
+    return _plan_items(request, early, started, budget_s, workers)
 
 
 def plan_greedy(request: SplitRequest) -> Plan:
