@@ -93,9 +93,7 @@ def search_packing(
                 break
             slack_enough = slack if slack_enough is None else min(slack_enough, slack)
             continue
-        check = _check(
-            problem, proposal, time_limit_s=min(_left(deadline), slice_s), workers=workers
-        )
+        check = _check(problem, proposal, slice_s=slice_s, deadline=deadline, workers=workers)
         for candidate in (check.found, check.spilled):
             if candidate is not None:
                 cost = assignment_cost(problem, candidate)
@@ -119,7 +117,14 @@ def search_packing(
             break
         if best_cost is not None and proposal.bound_cents >= best_cost:
             break
-        check = _check(problem, proposal, time_limit_s=_left(deadline), workers=workers)
+        check = _check(
+            problem,
+            proposal,
+            slice_s=_left(deadline),
+            deadline=deadline,
+            workers=workers,
+            greedy=False,  # it failed on this proposal already
+        )
         if check.found is not None:
             cost = assignment_cost(problem, check.found)
             if best_cost is None or cost < best_cost:
@@ -140,7 +145,13 @@ def search_packing(
 
 
 def _check(
-    problem: PackingProblem, proposal: Proposal, *, time_limit_s: float, workers: int
+    problem: PackingProblem,
+    proposal: Proposal,
+    *,
+    slice_s: float,
+    deadline: float,
+    workers: int,
+    greedy: bool = True,
 ) -> _Check:
     """Try to pack the items into the proposed trips: greedily, then with CP-SAT.
 
@@ -148,13 +159,13 @@ def _check(
     trucks, so even a failed check usually yields a plan close to the proposal.
     """
     sub, mapping = restrict(problem, proposal.counts)
-    for by in _GREEDY_ORDERS:
+    fallback = None
+    for by in _GREEDY_ORDERS if greedy else ():
         balanced = first_fit_decreasing(sub, by=by, balanced=True)
         if not isinstance(balanced, str):
             found = {mapping[b]: members for b, members in balanced.items() if members}
             return _Check(found=found, impossible=False, spilled=None)
-    fallback = None
-    for by in _GREEDY_ORDERS:
+    for by in _GREEDY_ORDERS if greedy else ():
         spilled = first_fit_decreasing(problem, preferred=mapping, by=by)
         if isinstance(spilled, str):
             continue
@@ -168,7 +179,7 @@ def _check(
         sub,
         hint=None,
         lower_bound_cents=proposal.bound_cents,
-        time_limit_s=time_limit_s,
+        time_limit_s=max(0.01, min(slice_s, _left(deadline))),
         workers=workers,
     )
     if result.assignment is None:
