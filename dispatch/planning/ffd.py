@@ -4,7 +4,8 @@ Trucks are taken in order of cost per share of the order they can carry, items f
 largest down, each into the first truck it fits. Then each load is moved to a cheaper free
 truck that holds it, trucks left under the minimum fill are emptied into the others where
 possible, and the one under-filled load is moved to the last day. It is the baseline the
-solver must beat and the solution it starts from.
+solver must beat and the plan it starts from; with a set of preferred trucks, or balanced
+over a fixed set, it is also the first packer the search tries on a proposal.
 """
 
 from collections.abc import Collection

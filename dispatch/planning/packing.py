@@ -1,4 +1,4 @@
-"""Item packing with CP-SAT, started from the first-fit-decreasing packing.
+"""Item packing with CP-SAT: checks the trucks a proposal names, polishes small plans.
 
 One boolean per (item, bin) the item fits, one per bin in use. Every bin in use but one
 must reach the minimum fill in some dimension; that one runs on the plan's last day.
