@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,8 +14,9 @@ from accounts.tokens import TokenCache
 from api.deps import IdempotentReplay
 from api.errors import install_error_handlers
 from api.logs import RequestIdMiddleware, configure_logging
-from api.routers import accounts, auth, health
+from api.routers import accounts, auth, fleet, health, market, market_feed, orders
 from api.runtime import Runtime
+from api.sweeper import sweep_forever
 from core.bus import Bus, open_bus
 from core.database import Database
 from core.settings import Settings, get_settings
@@ -35,9 +38,17 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def create_app(
-    settings: Settings | None = None, *, database: Database | None = None, bus: Bus | None = None
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    bus: Bus | None = None,
+    sweep: bool = False,
 ) -> FastAPI:
-    """Build the app; a database or bus passed in is used as is and left open at shutdown."""
+    """Build the app; a database or bus passed in is used as is and left open at shutdown.
+
+    With ``sweep`` the process also fires the market's deadlines (auction closes, award and
+    tender timeouts, expiries) in the background; servers do, tests call the sweep directly.
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -48,15 +59,25 @@ def create_app(
         event_bus = bus or open_bus(settings.bus.url)
         if own_bus:
             await event_bus.start()
-        app.state.runtime = Runtime(
+        app.state.runtime = runtime = Runtime(
             settings=settings,
             database=db,
             bus=event_bus,
             tokens=TokenCache(ttl_s=settings.security.token_cache_s),
         )
+        sweeper = None
+        if sweep:
+            sweeper = asyncio.create_task(
+                sweep_forever(runtime, interval_s=settings.market.sweep_interval_s),
+                name="market-sweeper",
+            )
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             if own_bus:
                 await event_bus.close()
             if own_database:
@@ -82,7 +103,15 @@ def create_app(
         )
 
     app.add_middleware(RequestIdMiddleware)
-    for router in (health.router, auth.router, accounts.router):
+    for router in (
+        health.router,
+        auth.router,
+        accounts.router,
+        orders.router,
+        fleet.router,
+        market.router,
+        market_feed.router,
+    ):
         app.include_router(router)
     return app
 
@@ -91,4 +120,4 @@ def serve_app() -> FastAPI:
     """The app as a server process runs it: configured from the environment, logging set up."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    return create_app(settings, sweep=True)

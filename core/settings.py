@@ -46,6 +46,12 @@ class SecuritySettings(BaseModel):
     token_cache_s: float = Field(default=5.0, ge=0)
 
 
+class MarketSettings(BaseModel):
+    """The load market's clock: how often a server process fires passed deadlines."""
+
+    sweep_interval_s: float = Field(default=5.0, gt=0)
+
+
 class Settings(BaseSettings):
     """All of Haulpoint's configuration."""
 
@@ -61,6 +67,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     bus: BusSettings = BusSettings()
     security: SecuritySettings = SecuritySettings()
+    market: MarketSettings = MarketSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")
