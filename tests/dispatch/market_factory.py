@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from core.clock import now
-from tests.helpers import Org, add_member, bearer, signup
+from tests.helpers import Org, add_member, bearer, login, signup
 
 SUGAR_T = 1000  # kg in a tonne: quantities are whole kg
 
@@ -137,13 +137,14 @@ async def trade(
     transport_by: str = "seller",
     seller: Org | None = None,
     buyer: Org | None = None,
+    starts_in: timedelta = timedelta(days=1),
 ) -> Trade:
     """A seller (with a plant) sells a buyer (with a delivery site) one order."""
     seller = seller or await signup(client, "Sweet Sugar Mill", ["seller", "plant_operator"])
     buyer = buyer or await signup(client, "Acme Foods", ["buyer"])
     plant = await site(client, seller, "Uelzen sugar mill", "plant", 52.979, 10.558)
     bakery = await site(client, buyer, "Hamburg bakery works", "delivery_site", 53.546, 10.082)
-    start = now() + timedelta(days=1)
+    start = now() + starts_in
     response = await client.post(
         "/v1/orders",
         headers=seller.headers,
@@ -226,3 +227,8 @@ async def bid(
         headers=carrier.headers,
         json={"rate_cents": rate_cents},
     )
+
+
+async def fresh_headers(client: httpx.AsyncClient, org: Org) -> dict[str, str]:
+    """Log an organization's owner in again (after a test moved the clock past the session)."""
+    return bearer(await login(client, org.email))
