@@ -125,13 +125,34 @@ async def feed_socket(
         code = CLOSE_UNAUTHENTICATED if error.status == 401 else CLOSE_FORBIDDEN
         await websocket.close(code, error.code)
         return
-    try:
-        await asyncio.wait_for(websocket.send_bytes(orjson.dumps(first)), SEND_TIMEOUT_S)
+
+    async def pump() -> None:
+        await asyncio.wait_for(websocket.send_text(orjson.dumps(first).decode()), SEND_TIMEOUT_S)
         async for message in stream:
-            await asyncio.wait_for(websocket.send_bytes(orjson.dumps(message)), SEND_TIMEOUT_S)
-    except (WebSocketDisconnect, TimeoutError, RuntimeError):
-        pass
+            await asyncio.wait_for(
+                websocket.send_text(orjson.dumps(message).decode()), SEND_TIMEOUT_S
+            )
+
+    # Watch the socket while the feed waits for the bus, so a client that leaves is let go
+    # at once rather than at the next keepalive.
+    sender = asyncio.create_task(pump())
+    watcher = asyncio.create_task(_until_disconnect(websocket))
+    try:
+        await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for task in (sender, watcher):
+            task.cancel()
+        for task in (sender, watcher):
+            with contextlib.suppress(
+                asyncio.CancelledError, WebSocketDisconnect, TimeoutError, RuntimeError
+            ):
+                await task
         await stream.aclose()
         with contextlib.suppress(RuntimeError):
             await websocket.close()
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    # Clients have nothing to say on the feed; anything they send is read and ignored.
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        continue
