@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,8 +15,9 @@ from api.deps import IdempotentReplay
 from api.errors import install_error_handlers
 from api.limits import BodyLimitMiddleware, RateLimiter
 from api.logs import RequestIdMiddleware, configure_logging
-from api.routers import accounts, auth, events, health
+from api.routers import accounts, auth, events, fleet, health, market, market_feed, orders
 from api.runtime import Runtime
+from api.sweeper import sweep_forever
 from core.bus import Bus, open_bus
 from core.database import Database
 from core.settings import Settings, get_settings
@@ -37,11 +40,17 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def create_app(
-    settings: Settings | None = None, *, database: Database | None = None, bus: Bus | None = None
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    bus: Bus | None = None,
+    sweep: bool = False,
 ) -> FastAPI:
     """Build the app; a database or bus passed in is used as is and left open at shutdown.
 
     The database's key ring signs the event log; one is loaded from settings if it has none.
+    With ``sweep`` the process also fires the market's deadlines (auction closes, award and
+    tender timeouts, expiries) in the background; servers do, tests call the sweep directly.
     """
     settings = settings or get_settings()
 
@@ -55,7 +64,7 @@ def create_app(
         event_bus = bus or open_bus(settings.bus.url)
         if own_bus:
             await event_bus.start()
-        app.state.runtime = Runtime(
+        app.state.runtime = runtime = Runtime(
             settings=settings,
             database=db,
             bus=event_bus,
@@ -65,9 +74,19 @@ def create_app(
                 burst=settings.security.login_burst,
             ),
         )
+        sweeper = None
+        if sweep:
+            sweeper = asyncio.create_task(
+                sweep_forever(runtime, interval_s=settings.market.sweep_interval_s),
+                name="market-sweeper",
+            )
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             if own_bus:
                 await event_bus.close()
             if own_database:
@@ -94,7 +113,16 @@ def create_app(
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
-    for router in (health.router, auth.router, accounts.router, events.router):
+    for router in (
+        health.router,
+        auth.router,
+        accounts.router,
+        events.router,
+        orders.router,
+        fleet.router,
+        market.router,
+        market_feed.router,
+    ):
         app.include_router(router)
     return app
 
@@ -103,4 +131,4 @@ def serve_app() -> FastAPI:
     """The app as a server process runs it: configured from the environment, logging set up."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    return create_app(settings, sweep=True)

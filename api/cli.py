@@ -80,6 +80,11 @@ def _print_accounts(accounts: Sequence[DemoAccount], base_url: str) -> None:
     print()
     print("Try:")
     print(f'  curl -H "Authorization: Bearer {first.token}" {base_url}/v1/me')
+    dispatcher = next((a for a in accounts if a.name == "Dispatcher Dana"), None)
+    if dispatcher is not None:
+        print("Loads the Rapid Haulage dispatcher can grab (and the live feed):")
+        print(f'  curl -H "Authorization: Bearer {dispatcher.token}" {base_url}/v1/market/loads')
+        print(f"  websocket: {base_url.replace('http', 'ws', 1)}/v1/market/feed?token=<token>")
     print()
 
 

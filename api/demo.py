@@ -1,16 +1,37 @@
-"""The demo world: a sugar mill, a buyer, two carriers, their people and ready tokens."""
+"""The demo world: a sugar mill, a buyer, two carriers, their people and fleets, a 500 t sugar
+order with loads on the market (posted, auctioned, tendered) and a hazardous ethanol load only
+one carrier may take, and ready tokens."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts import service as accounts
 from accounts.enums import Department, OrgKind, PartnerRelation, Role, SiteKind
+from accounts.principal import Principal
 from accounts.schemas import MemberCreate, PartnershipCreate, SignupRequest, SiteCreate
 from accounts.tokens import TokenCache
+from core.clock import now
 from core.database import Database
+from dispatch.fleet import service as fleet
+from dispatch.fleet.enums import BodyType, QualificationKind
+from dispatch.fleet.schemas import (
+    DriverCreate,
+    PairDriver,
+    ProfileUpdate,
+    QualificationCreate,
+    VehicleCreate,
+)
+from dispatch.market import offers
+from dispatch.market.enums import PricingMode, RateBasis
+from dispatch.market.schemas import OfferCreate
+from dispatch.orders import service as orders
+from dispatch.orders.enums import QuantityUnit, TransportBy
+from dispatch.orders.schemas import OrderCreate
 
 DEMO_PASSWORD = "haulpoint-demo"  # noqa: S105 - printed for the demo, never used elsewhere
 DEMO_TOKEN_TTL_S = 7 * 24 * 3600
@@ -110,6 +131,8 @@ async def seed(database: Database) -> list[DemoAccount]:
 async def _seed(session: AsyncSession) -> list[DemoAccount]:
     made: list[DemoAccount] = []
     org_ids = {}
+    principals: dict[str, Principal] = {}
+    site_ids: dict[str, uuid.UUID] = {}
     for org in _WORLD:
         owner_login = _login(org.owner, org.domain)
         issued, organization, _owner, _ = await accounts.signup(
@@ -143,8 +166,12 @@ async def _seed(session: AsyncSession) -> list[DemoAccount]:
                 session, organization=organization, member=member, ttl_s=DEMO_TOKEN_TTL_S
             )
             made.append(DemoAccount(org.name, role.value, name, login, token.token))
+            principals[name] = await accounts.authenticate(
+                session, token=token.token, cache=_NO_CACHE
+            )
+        principals[org.name] = owner
         for site in org.sites:
-            await accounts.create_site(
+            created = await accounts.create_site(
                 session,
                 principal=owner,
                 data=SiteCreate(
@@ -156,6 +183,7 @@ async def _seed(session: AsyncSession) -> list[DemoAccount]:
                     timezone="Europe/Berlin",
                 ),
             )
+            site_ids[site.name] = created.id
         if org.name == "Sweet Sugar Mill":
             seller_owner = owner
     await accounts.create_partnership(
@@ -169,4 +197,241 @@ async def _seed(session: AsyncSession) -> list[DemoAccount]:
             principal=seller_owner,
             data=PartnershipCreate(partner_id=org_ids[carrier], relation=PartnerRelation.CARRIER),
         )
+    await _seed_market(session, principals, org_ids, site_ids)
     return made
+
+
+@dataclass(frozen=True)
+class _Vehicle:
+    plate: str
+    body: BodyType
+    payload_kg: int
+    food_grade: bool = False
+    volume_l: int | None = None
+    compartments_l: tuple[int, ...] = ()
+    hazard_classes: tuple[str, ...] = ()
+    pallet_places: int | None = None
+    driver: str | None = None
+
+
+@dataclass(frozen=True)
+class _Fleet:
+    carrier: str
+    depot: str
+    hazard_classes: tuple[str, ...]
+    vehicles: tuple[_Vehicle, ...]
+    drivers: tuple[tuple[str, str, bool], ...]  # name, licence class, hazmat training
+
+
+_FLEETS = (
+    _Fleet(
+        "Rapid Haulage",
+        "Lüneburg depot",
+        ("3", "8"),
+        (
+            _Vehicle("LG-RH 101", BodyType.SILO, 26_000, True, 62_000, driver="Driver Sam Okafor"),
+            _Vehicle("LG-RH 102", BodyType.SILO, 26_000, True, 62_000),
+            _Vehicle(
+                "LG-RH 201",
+                BodyType.TANKER,
+                24_000,
+                compartments_l=(8_000, 8_000, 6_000, 8_000),
+                hazard_classes=("3", "8"),
+                driver="Driver Li Wei",
+            ),
+            _Vehicle("LG-RH 301", BodyType.TIPPER, 25_000, volume_l=30_000),
+            _Vehicle("LG-RH 401", BodyType.CURTAINSIDER, 24_000, pallet_places=33),
+        ),
+        (("Driver Li Wei", "CE", True), ("Driver Sam Okafor", "CE", False)),
+    ),
+    _Fleet(
+        "Longroad Logistics",
+        "Celle depot",
+        (),
+        (
+            _Vehicle("CE-LL 11", BodyType.SILO, 25_000, True, 58_000, driver="Driver Ivan Petrov"),
+            _Vehicle("CE-LL 12", BodyType.CURTAINSIDER, 24_000, pallet_places=33),
+            _Vehicle("CE-LL 13", BodyType.FLATBED, 25_000),
+        ),
+        (("Driver Ivan Petrov", "CE", False),),
+    ),
+)
+
+_TONNE = 1000
+
+
+async def _seed_fleet(
+    session: AsyncSession, spec: _Fleet, principals: dict[str, Principal], depot: uuid.UUID
+) -> None:
+    owner = principals[spec.carrier]
+    moment = now()
+    await fleet.update_profile(
+        session,
+        principal=owner,
+        data=ProfileUpdate(version=0, about=f"{spec.carrier}: bulk and food-grade haulage"),
+    )
+    kinds = [
+        QualificationKind.TRANSPORT_LICENCE,
+        QualificationKind.INSURANCE,
+        QualificationKind.FOOD_GRADE,
+    ]
+    for kind in kinds:
+        await fleet.add_qualification(
+            session,
+            principal=owner,
+            data=QualificationCreate(
+                kind=kind,
+                document_ref=f"{kind.value.upper()}-{spec.carrier[:4].upper()}-2026",
+                valid_from=moment - timedelta(days=30),
+                expires_at=moment + timedelta(days=335),
+            ),
+        )
+    if spec.hazard_classes:
+        await fleet.add_qualification(
+            session,
+            principal=owner,
+            data=QualificationCreate(
+                kind=QualificationKind.HAZMAT_PERMIT,
+                document_ref=f"ADR-{spec.carrier[:4].upper()}-2026",
+                hazard_classes=list(spec.hazard_classes),
+                valid_from=moment - timedelta(days=30),
+                expires_at=moment + timedelta(days=335),
+            ),
+        )
+    drivers = {}
+    for name, licence, hazmat in spec.drivers:
+        member = principals[name].membership_id
+        assert member is not None
+        driver, _, _ = await fleet.create_driver(
+            session,
+            principal=owner,
+            data=DriverCreate(
+                membership_id=member,
+                licence_class=licence,
+                licence_expires_at=moment + timedelta(days=900),
+                hazmat_training_expires_at=moment + timedelta(days=400) if hazmat else None,
+            ),
+        )
+        drivers[name] = driver.id
+    for item in spec.vehicles:
+        vehicle = await fleet.create_vehicle(
+            session,
+            principal=owner,
+            data=VehicleCreate(
+                plate=item.plate,
+                body_type=item.body,
+                payload_kg=item.payload_kg,
+                volume_l=item.volume_l,
+                pallet_places=item.pallet_places,
+                compartments_l=list(item.compartments_l),
+                hazard_classes=list(item.hazard_classes),
+                food_grade=item.food_grade,
+                home_site_id=depot,
+            ),
+        )
+        if item.driver is not None:
+            await fleet.pair_driver(
+                session,
+                principal=owner,
+                vehicle_id=vehicle.id,
+                data=PairDriver(version=vehicle.version, driver_id=drivers[item.driver]),
+            )
+
+
+async def _seed_market(
+    session: AsyncSession,
+    principals: dict[str, Principal],
+    org_ids: dict[str, uuid.UUID],
+    site_ids: dict[str, uuid.UUID],
+) -> None:
+    for spec in _FLEETS:
+        await _seed_fleet(session, spec, principals, site_ids[spec.depot])
+    sales = principals["Tom Baker"]
+    start = now().replace(hour=6, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    sugar = await orders.create_order(
+        session,
+        principal=sales,
+        data=OrderCreate(
+            reference="SO-2026-0412",
+            buyer_id=org_ids["Acme Foods"],
+            commodity="white sugar EU2, bulk",
+            quantity=500 * _TONNE,
+            unit=QuantityUnit.KG,
+            origin_site_id=site_ids["Uelzen sugar mill"],
+            destination_site_id=site_ids["Hamburg bakery works"],
+            pickup_from=start,
+            pickup_until=start + timedelta(days=5),
+            deliver_by=start + timedelta(days=6),
+            transport_by=TransportBy.SELLER,
+            food_grade=True,
+        ),
+    )
+    bulk = [BodyType.SILO, BodyType.TIPPER]
+    for data in (
+        OfferCreate(
+            order_id=sugar.id,
+            quantity=200 * _TONNE,
+            min_lot=25 * _TONNE,
+            body_types=bulk,
+            pricing_mode=PricingMode.POSTED,
+            rate_basis=RateBasis.PER_TONNE,
+            rate_cents=1850,
+            notes="Grab in lots of 25 t; food-grade silo or lined tipper.",
+        ),
+        OfferCreate(
+            order_id=sugar.id,
+            quantity=200 * _TONNE,
+            body_types=bulk,
+            pricing_mode=PricingMode.AUCTION,
+            rate_basis=RateBasis.PER_TONNE,
+            ceiling_cents=2100,
+            closes_at=now() + timedelta(days=2),
+            sealed=False,
+            notes="Open auction for the whole 200 t; best bid shown.",
+        ),
+        OfferCreate(
+            order_id=sugar.id,
+            quantity=100 * _TONNE,
+            body_types=bulk,
+            pricing_mode=PricingMode.TENDER,
+            rate_basis=RateBasis.PER_TONNE,
+            rate_cents=1900,
+            tender_carrier_ids=[org_ids["Longroad Logistics"], org_ids["Rapid Haulage"]],
+            response_timeout_s=2 * 3600,
+            notes="Offered to our regular carriers first, then to the market.",
+        ),
+    ):
+        await offers.post_offer(session, principal=sales, data=data)
+    ethanol = await orders.create_order(
+        session,
+        principal=sales,
+        data=OrderCreate(
+            reference="SO-2026-0413",
+            buyer_id=org_ids["Acme Foods"],
+            commodity="ethanol 96 %, from molasses",
+            quantity=30_000,
+            unit=QuantityUnit.LITRE,
+            origin_site_id=site_ids["Uelzen sugar mill"],
+            destination_site_id=site_ids["Hamburg bakery works"],
+            pickup_from=start,
+            pickup_until=start + timedelta(days=3),
+            deliver_by=start + timedelta(days=4),
+            transport_by=TransportBy.SELLER,
+            hazard_class="3",
+            un_number="UN1170",
+        ),
+    )
+    await offers.post_offer(
+        session,
+        principal=sales,
+        data=OfferCreate(
+            order_id=ethanol.id,
+            quantity=30_000,
+            min_lot=10_000,
+            body_types=[BodyType.TANKER],
+            pricing_mode=PricingMode.POSTED,
+            rate_basis=RateBasis.PER_M3,
+            rate_cents=4500,
+            notes="ADR class 3: a permit and an equipped tanker are needed.",
+        ),
+    )

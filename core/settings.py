@@ -88,6 +88,12 @@ class FilesSettings(BaseModel):
     )
 
 
+class MarketSettings(BaseModel):
+    """The load market's clock: how often a server process fires passed deadlines."""
+
+    sweep_interval_s: float = Field(default=5.0, gt=0)
+
+
 class Settings(BaseSettings):
     """All of Haulpoint's configuration."""
 
@@ -106,6 +112,7 @@ class Settings(BaseSettings):
     signing: SigningSettings = SigningSettings()
     files: FilesSettings = FilesSettings()
     limits: LimitSettings = LimitSettings()
+    market: MarketSettings = MarketSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -5,8 +5,18 @@ from __future__ import annotations
 import accounts.models
 import core.eventlog
 import core.idempotency
+import dispatch.fleet.models
+import dispatch.market.models
+import dispatch.orders.models
 from core.models import metadata
 
 __all__ = ["metadata"]
 
-_loaded = (accounts.models, core.eventlog, core.idempotency)
+_loaded = (
+    accounts.models,
+    core.eventlog,
+    core.idempotency,
+    dispatch.fleet.models,
+    dispatch.market.models,
+    dispatch.orders.models,
+)

@@ -1,0 +1,32 @@
+"""The background task that fires the market's deadlines in a server process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.runtime import Runtime
+from dispatch.market.sweep import SweepReport, sweep
+
+log = logging.getLogger(__name__)
+
+
+async def sweep_forever(runtime: Runtime, *, interval_s: float) -> None:
+    """Sweep every ``interval_s`` seconds until cancelled; a failed sweep is logged and retried."""
+
+    async def work(session: AsyncSession) -> SweepReport:
+        return await sweep(session)
+
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            report = await runtime.database.run(work, bus=runtime.bus)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("market sweep failed; retrying in %.0f s", interval_s)
+            continue
+        if report.total:
+            log.info("market sweep: %s", report)
