@@ -15,13 +15,25 @@ from api.deps import IdempotentReplay
 from api.errors import install_error_handlers
 from api.limits import BodyLimitMiddleware, RateLimiter
 from api.logs import RequestIdMiddleware, configure_logging
-from api.routers import accounts, auth, events, fleet, health, market, market_feed, orders
+from api.routers import (
+    accounts,
+    auth,
+    deliveries,
+    events,
+    fleet,
+    health,
+    market,
+    market_feed,
+    orders,
+    plans,
+)
 from api.runtime import Runtime
 from api.sweeper import sweep_forever
 from core.bus import Bus, open_bus
 from core.database import Database
 from core.settings import Settings, get_settings
 from core.signing import key_ring_from_settings
+from dispatch.deliveries.solver import Solver, SplitSolver
 
 DESCRIPTION = """
 Dispatch and tracking for bulk B2B freight: a load market carriers grab from, fleet splits,
@@ -44,9 +56,11 @@ def create_app(
     *,
     database: Database | None = None,
     bus: Bus | None = None,
+    solver: Solver | None = None,
     sweep: bool = False,
 ) -> FastAPI:
-    """Build the app; a database or bus passed in is used as is and left open at shutdown.
+    """Build the app; a database, bus or split solver passed in is used as is and left open
+    at shutdown (the app's own solver is a process pool sized by the settings).
 
     The database's key ring signs the event log; one is loaded from settings if it has none.
     With ``sweep`` the process also fires the market's deadlines (auction closes, award and
@@ -64,6 +78,11 @@ def create_app(
         event_bus = bus or open_bus(settings.bus.url)
         if own_bus:
             await event_bus.start()
+        own_solver = SplitSolver(
+            processes=settings.deliveries.solver_processes,
+            time_limit_s=settings.deliveries.solve_time_limit_s,
+            threads=settings.deliveries.solver_threads,
+        )
         app.state.runtime = runtime = Runtime(
             settings=settings,
             database=db,
@@ -73,6 +92,7 @@ def create_app(
                 rate_per_s=settings.security.login_attempts_per_min / 60,
                 burst=settings.security.login_burst,
             ),
+            solver=solver or own_solver,
         )
         sweeper = None
         if sweep:
@@ -87,6 +107,8 @@ def create_app(
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            # Closing waits for a solve under way: off the loop, so shutdown stays responsive.
+            await asyncio.to_thread(own_solver.close)
             if own_bus:
                 await event_bus.close()
             if own_database:
@@ -122,6 +144,8 @@ def create_app(
         fleet.router,
         market.router,
         market_feed.router,
+        plans.router,
+        deliveries.router,
     ):
         app.include_router(router)
     return app

@@ -1,4 +1,4 @@
-"""What the app holds for its lifetime: settings, database, bus, token cache."""
+"""What the app holds for its lifetime: settings, database, bus, token cache, split solver."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from api.limits import RateLimiter
 from core.bus import Bus
 from core.database import Database
 from core.settings import Settings
+from dispatch.deliveries.solver import Solver
 
 
 @dataclass
@@ -21,4 +22,5 @@ class Runtime:
     bus: Bus
     tokens: TokenCache
     login_limiter: RateLimiter
+    solver: Solver | None = None
     extras: dict[str, Any] = field(default_factory=dict)

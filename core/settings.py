@@ -94,6 +94,15 @@ class MarketSettings(BaseModel):
     sweep_interval_s: float = Field(default=5.0, gt=0)
 
 
+class DeliverySettings(BaseModel):
+    """The split solver's worker processes and how long one solve may take."""
+
+    solver_processes: int = Field(default=2, ge=1, le=64)
+    solve_time_limit_s: float = Field(default=10.0, gt=0, le=120)
+    # CP-SAT search threads per solve; the processes already run solves side by side.
+    solver_threads: int = Field(default=1, ge=1, le=16)
+
+
 class Settings(BaseSettings):
     """All of Haulpoint's configuration."""
 
@@ -113,6 +122,7 @@ class Settings(BaseSettings):
     files: FilesSettings = FilesSettings()
     limits: LimitSettings = LimitSettings()
     market: MarketSettings = MarketSettings()
+    deliveries: DeliverySettings = DeliverySettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")

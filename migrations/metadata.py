@@ -5,6 +5,7 @@ from __future__ import annotations
 import accounts.models
 import core.eventlog
 import core.idempotency
+import dispatch.deliveries.models
 import dispatch.fleet.models
 import dispatch.market.models
 import dispatch.orders.models
@@ -16,6 +17,7 @@ _loaded = (
     accounts.models,
     core.eventlog,
     core.idempotency,
+    dispatch.deliveries.models,
     dispatch.fleet.models,
     dispatch.market.models,
     dispatch.orders.models,
