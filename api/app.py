@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
 from accounts.tokens import TokenCache
+from api import ingest
 from api.deps import IdempotentReplay
 from api.errors import install_error_handlers
+from api.ingest import IngestMiddleware
 from api.limits import BodyLimitMiddleware, RateLimiter
 from api.logs import RequestIdMiddleware, configure_logging
-from api.routers import accounts, auth, health
+from api.routers import accounts, auth, health, live, tracking
 from api.runtime import Runtime
 from core.bus import Bus, open_bus
 from core.database import Database
 from core.settings import Settings, get_settings
+from tracking.runtime import TrackingRuntime
 
 DESCRIPTION = """
 Dispatch and tracking for bulk B2B freight: a load market carriers grab from, fleet splits,
@@ -49,6 +53,9 @@ def create_app(
         event_bus = bus or open_bus(settings.bus.url)
         if own_bus:
             await event_bus.start()
+        tracking_runtime = TrackingRuntime.build(
+            database=db, bus=event_bus, settings=settings.tracking
+        )
         app.state.runtime = Runtime(
             settings=settings,
             database=db,
@@ -58,10 +65,17 @@ def create_app(
                 rate_per_s=settings.security.login_attempts_per_min / 60,
                 burst=settings.security.login_burst,
             ),
+            tracking=tracking_runtime,
+            ingest_limiter=RateLimiter(
+                rate_per_s=settings.tracking.ingest_rate_per_s,
+                burst=settings.tracking.ingest_burst,
+            ),
         )
+        await tracking_runtime.start()
         try:
             yield
         finally:
+            await tracking_runtime.close()
             if own_bus:
                 await event_bus.close()
             if own_database:
@@ -86,11 +100,32 @@ def create_app(
             headers={"Idempotent-Replayed": "true"},
         )
 
+    # Innermost first: ingest answers inside the body limit and the request id.
+    app.add_middleware(IngestMiddleware, noop_endpoint=settings.tracking.noop_endpoint)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
-    for router in (health.router, auth.router, accounts.router):
+    for router in (health.router, auth.router, accounts.router, tracking.router, live.router):
         app.include_router(router)
+    _document_ingest(app)
     return app
+
+
+def _document_ingest(app: FastAPI) -> None:
+    # The ingest endpoints are plain ASGI (api/ingest.py); add their description by hand.
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        document["paths"].update(ingest.openapi_paths())
+        components = document.setdefault("components", {})
+        for section, entries in ingest.openapi_components().items():
+            components.setdefault(section, {}).update(entries)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def serve_app() -> FastAPI:

@@ -71,6 +71,11 @@ def _field_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
 
 async def _domain_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
+    return domain_problem(error, instance=request.url.path)
+
+
+def domain_problem(error: DomainError, *, instance: str | None) -> Response:
+    """The problem+json response for a domain error."""
     headers = {"Retry-After": str(RETRY_AFTER_S)} if error.status in (429, 503) else None
     if error.status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
@@ -79,7 +84,7 @@ async def _domain_error(request: Request, error: Exception) -> Response:
         code=error.code,
         title=error.title,
         detail=error.detail,
-        instance=request.url.path,
+        instance=instance,
         errors=[
             {"field": ".".join(map(str, e.loc)), "loc": list(e.loc), "msg": e.msg, "type": e.type}
             for e in error.errors

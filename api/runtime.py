@@ -10,6 +10,7 @@ from api.limits import RateLimiter
 from core.bus import Bus
 from core.database import Database
 from core.settings import Settings
+from tracking.runtime import TrackingRuntime
 
 
 @dataclass
@@ -21,4 +22,6 @@ class Runtime:
     bus: Bus
     tokens: TokenCache
     login_limiter: RateLimiter
+    tracking: TrackingRuntime
+    ingest_limiter: RateLimiter
     extras: dict[str, Any] = field(default_factory=dict)

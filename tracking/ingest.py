@@ -1,0 +1,91 @@
+"""Ingest: screen a device's parsed pings and store the good ones through the group commit.
+
+The reply is **per ping**: a request whose body parses is stored in part when some of its
+pings are refused (coordinates out of range, a fix time too far ahead or too old), and the
+answer lists each refused ping with its index, client id, field and reason. Refused pings
+are not worth retrying; the rest are stored exactly once (the key is device and fix time).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from core.clock import now
+from tracking.devices.identity import DeviceIdentity
+from tracking.filtering import DEFAULT_POLICY, DeviceTrack, QualityPolicy, Rejection, screen_batch
+from tracking.formats import ParsedBatch
+from tracking.positions.codec import to_row
+from tracking.positions.writer import PositionWriter
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What became of one request's pings."""
+
+    accepted: int
+    """Stored now or already stored by an earlier try of the same request."""
+    rejected: list[Rejection]
+    ignored: int
+    """Messages that are not locations (OwnTracks transitions, Overland visits)."""
+
+    def to_json(self) -> dict[str, object]:
+        """The reply body of the native and OsmAnd endpoints."""
+        return {
+            "accepted": self.accepted,
+            "rejected": [
+                {
+                    "index": r.index,
+                    "id": r.client_ping_id,
+                    "field": r.field,
+                    "reason": r.reason.value,
+                    "detail": r.detail,
+                }
+                for r in self.rejected
+            ],
+            "ignored": self.ignored,
+        }
+
+
+class Ingestor:
+    """Screens pings per device and hands the accepted ones to the process's writer.
+
+    The quality tracks (a few recent good fixes per device) live in this process, bounded by
+    ``max_tracks``; behind several processes each sees the pings it received.
+    """
+
+    def __init__(
+        self,
+        writer: PositionWriter,
+        *,
+        policy: QualityPolicy = DEFAULT_POLICY,
+        max_tracks: int = 100_000,
+    ) -> None:
+        self.writer = writer
+        self._policy = policy
+        self._max_tracks = max_tracks
+        self._tracks: OrderedDict[str, DeviceTrack] = OrderedDict()
+
+    async def ingest(self, device: DeviceIdentity, parsed: ParsedBatch) -> IngestResult:
+        """Screen, store and answer one request's pings; returns after the commit."""
+        key = device.key
+        pings = parsed.pings
+        # Every ping is the authenticated device's, whatever name the app gave itself.
+        if any(ping.device_key != key for ping in pings):
+            pings = [ping._replace(device_key=key) for ping in pings]
+        tracks = self._tracks
+        if key in tracks:
+            tracks.move_to_end(key)
+        screened = screen_batch(
+            pings,
+            tracks=tracks,
+            now=now(),
+            policy=self._policy,
+            source_indices=parsed.source_indices or None,
+        )
+        while len(tracks) > self._max_tracks:
+            tracks.popitem(last=False)
+        number = device.number
+        rows = [to_row(number, ping) for ping in screened.accepted]
+        await self.writer.write(device, rows)
+        return IngestResult(len(rows), screened.rejected, parsed.ignored)

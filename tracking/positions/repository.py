@@ -1,0 +1,157 @@
+"""Every query on positions: the batched hot-path writes, trails, latest fixes and purges."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final, cast
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.sql import dialect_name, table_of
+from tracking.devices.models import Device
+from tracking.positions.codec import COLUMNS, Row
+from tracking.positions.models import LastPosition, Position
+
+_POSITIONS = table_of(Position)
+_LAST = table_of(LastPosition)
+_LAST_COLUMNS: Final = ("received_at", *COLUMNS)
+_SQLITE_CHUNK: Final = 500
+
+# On PostgreSQL one statement carries the whole group commit as ten arrays: the SQL text
+# never changes (no compile per batch size) and the server unpacks the arrays itself.
+_PG_ARRAY_TYPES: Final = (
+    "timestamptz",
+    "int4",
+    "int4",
+    "int4",
+    "int2",
+    "int2",
+    "int2",
+    "int2",
+    "int2",
+    "int2",
+)
+_PG_UNNEST: Final = ", ".join(
+    f"%({name})s::{kind}[]" for name, kind in zip(COLUMNS, _PG_ARRAY_TYPES, strict=True)
+)
+_PG_INSERT: Final = (
+    f"INSERT INTO positions ({', '.join(COLUMNS)}) "  # noqa: S608 - fixed column names
+    f"SELECT * FROM unnest({_PG_UNNEST}) ON CONFLICT DO NOTHING"
+)
+_PG_LATEST: Final = (
+    f"INSERT INTO last_positions ({', '.join(_LAST_COLUMNS)}) "  # noqa: S608
+    f"SELECT * FROM unnest(%(received_at)s::timestamptz[], {_PG_UNNEST}) "
+    "ON CONFLICT (device_no) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _LAST_COLUMNS if name != "device_no")
+    + " WHERE last_positions.recorded_at < EXCLUDED.recorded_at RETURNING device_no"
+)
+
+
+def _arrays(rows: Sequence[Row]) -> dict[str, list[Any]]:
+    columns = zip(*rows, strict=True)
+    return {name: list(values) for name, values in zip(COLUMNS, columns, strict=True)}
+
+
+async def insert_positions(session: AsyncSession, rows: Sequence[Row]) -> None:
+    """Store rows; a row whose (device, fix time) is already stored is skipped."""
+    if not rows:
+        return
+    connection = await session.connection()
+    if dialect_name(session) == "postgresql":
+        await connection.exec_driver_sql(_PG_INSERT, _arrays(rows))
+        return
+    statement = sqlite_insert(_POSITIONS).on_conflict_do_nothing()
+    await connection.execute(statement, [dict(zip(COLUMNS, row, strict=True)) for row in rows])
+
+
+async def advance_latest(
+    session: AsyncSession, rows: Sequence[Row], *, received_at: datetime
+) -> set[int]:
+    """Move each device's newest fix forward to these rows (at most one per device).
+
+    Returns the device numbers whose newest fix moved; an older row changes nothing.
+    """
+    if not rows:
+        return set()
+    ordered = sorted(rows, key=lambda row: row[1])  # a fixed lock order across writers
+    connection = await session.connection()
+    if dialect_name(session) == "postgresql":
+        params = _arrays(ordered)
+        params["received_at"] = [received_at] * len(ordered)
+        result = await connection.exec_driver_sql(_PG_LATEST, params)
+        return {int(row[0]) for row in result.fetchall()}
+    moved: set[int] = set()
+    for start in range(0, len(ordered), _SQLITE_CHUNK):
+        chunk = ordered[start : start + _SQLITE_CHUNK]
+        values = [
+            {"received_at": received_at, **dict(zip(COLUMNS, row, strict=True))} for row in chunk
+        ]
+        insert = sqlite_insert(_LAST).values(values)
+        statement = insert.on_conflict_do_update(
+            index_elements=[_LAST.c.device_no],
+            set_={name: insert.excluded[name] for name in _LAST_COLUMNS if name != "device_no"},
+            where=_LAST.c.recorded_at < insert.excluded.recorded_at,
+        ).returning(_LAST.c.device_no)
+        result = await connection.execute(statement)
+        moved.update(int(row[0]) for row in result.fetchall())
+    return moved
+
+
+async def trail_rows(
+    session: AsyncSession,
+    *,
+    device_no: int,
+    since: datetime,
+    until: datetime,
+    limit: int,
+) -> list[Row]:
+    """A device's rows in a time range, oldest first, at most ``limit``."""
+    columns = [_POSITIONS.c[name] for name in COLUMNS]
+    statement = (
+        select(*columns)
+        .where(
+            _POSITIONS.c.device_no == device_no,
+            _POSITIONS.c.recorded_at >= since,
+            _POSITIONS.c.recorded_at <= until,
+        )
+        .order_by(_POSITIONS.c.recorded_at)
+        .limit(limit)
+    )
+    result = await (await session.connection()).execute(statement)
+    return [cast(Row, tuple(row)) for row in result.all()]
+
+
+async def latest_of_organization(
+    session: AsyncSession, *, organization_id: uuid.UUID, device_id: uuid.UUID | None = None
+) -> list[tuple[uuid.UUID, Row]]:
+    """The newest fix of each active device of an organization (or of one device)."""
+    columns = [_LAST.c[name] for name in COLUMNS]
+    devices = table_of(Device)
+    statement = (
+        select(devices.c.id, *columns)
+        .join(devices, devices.c.number == _LAST.c.device_no)
+        .where(devices.c.organization_id == organization_id, devices.c.revoked_at.is_(None))
+        .order_by(devices.c.number)
+    )
+    if device_id is not None:
+        statement = statement.where(devices.c.id == device_id)
+    result = await (await session.connection()).execute(statement)
+    return [(row[0], cast(Row, tuple(row[1:]))) for row in result.all()]
+
+
+async def purge_before(session: AsyncSession, *, cutoff: datetime, chunk: int = 20_000) -> int:
+    """Delete up to ``chunk`` positions recorded before ``cutoff``; returns how many went."""
+    doomed = (
+        select(_POSITIONS.c.device_no, _POSITIONS.c.recorded_at)
+        .where(_POSITIONS.c.recorded_at < cutoff)
+        .limit(chunk)
+    )
+    statement = delete(_POSITIONS).where(
+        tuple_(_POSITIONS.c.device_no, _POSITIONS.c.recorded_at).in_(doomed)
+    )
+    result = await (await session.connection()).execute(statement)
+    return int(result.rowcount or 0)
