@@ -49,8 +49,8 @@ async def send_ping(client: httpx.AsyncClient, device: Device, n: int = 0) -> st
     return recorded_at
 
 
-async def next_of(ws: ClientConnection, kind: str, timeout: float = 2.0) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
+async def next_of(ws: ClientConnection, kind: str, within_s: float = 2.0) -> dict[str, Any]:
+    async with asyncio.timeout(within_s):
         while True:
             frame: dict[str, Any] = orjson.loads(await ws.recv())
             if frame["type"] == kind:
@@ -106,9 +106,7 @@ class TestWebsocket:
     async def test_no_or_a_bad_token_is_refused_at_the_handshake(self, server: str) -> None:
         for headers in ({}, {"Authorization": "Bearer hps_nope"}):
             with pytest.raises(InvalidStatus) as refused:
-                async with connect(
-                    f"ws://{server}/v1/live/positions", additional_headers=headers
-                ):
+                async with connect(f"ws://{server}/v1/live/positions", additional_headers=headers):
                     pass
             assert refused.value.response.status_code == 401
             assert refused.value.response.headers["content-type"] == "application/problem+json"

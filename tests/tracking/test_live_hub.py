@@ -32,8 +32,8 @@ async def publish(bus: MemoryBus, device: DeviceIdentity, second: int) -> None:
     await bus.publish(POSITIONS_CHANNEL, encode_positions([(device, to_row(device.number, ping))]))
 
 
-async def frame_of(subscriber: Subscriber, timeout: float = 1.0) -> dict[str, Any]:
-    frame = await asyncio.wait_for(subscriber.next_frame(), timeout)
+async def frame_of(subscriber: Subscriber, within_s: float = 1.0) -> dict[str, Any]:
+    frame = await asyncio.wait_for(subscriber.next_frame(), within_s)
     assert frame is not None
     decoded: dict[str, Any] = orjson.loads(frame)
     return decoded
@@ -41,9 +41,7 @@ async def frame_of(subscriber: Subscriber, timeout: float = 1.0) -> dict[str, An
 
 def seconds_of(frame: dict[str, Any]) -> dict[str, int]:
     return {
-        p["device_id"]: int(
-            (datetime.fromisoformat(p["recorded_at"]) - T0).total_seconds()
-        )
+        p["device_id"]: int((datetime.fromisoformat(p["recorded_at"]) - T0).total_seconds())
         for p in frame["positions"]
     }
 

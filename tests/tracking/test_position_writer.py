@@ -46,8 +46,8 @@ async def count_positions(database: Database) -> int:
 
 async def latest_times(database: Database) -> dict[int, datetime]:
     async with database.session() as session:
-        found = await session.exec(select(col(LastPosition.device_no), col(LastPosition.recorded_at)))
-        return {number: at for number, at in found.all()}
+        statement = select(col(LastPosition.device_no), col(LastPosition.recorded_at))
+        return dict((await session.exec(statement)).all())
 
 
 @pytest.fixture
