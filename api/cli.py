@@ -1,4 +1,4 @@
-"""The ``haulpoint`` command: serve, migrate, demo."""
+"""The ``haulpoint`` command: serve, migrate, demo, purge."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from api.logs import configure_logging
 from core.database import Database
 from core.settings import Settings, get_settings
 from migrations import upgrade
+from tracking.positions.service import purge_positions
 
 
 async def _migrate(settings: Settings) -> str:
@@ -33,6 +34,21 @@ def migrate(settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     dialect = asyncio.run(_migrate(settings))
     print(f"database migrated to head ({dialect})")
+
+
+async def _purge(settings: Settings, days: int) -> int:
+    database = Database(settings.database_url, settings.database)
+    try:
+        return await purge_positions(database, older_than_days=days)
+    finally:
+        await database.dispose()
+
+
+def purge(settings: Settings, *, days: int | None) -> None:
+    """Delete positions older than the retention period (or ``days``)."""
+    keep_days = days if days is not None else settings.tracking.retention_days
+    deleted = asyncio.run(_purge(settings, keep_days))
+    print(f"deleted {deleted} positions recorded more than {keep_days} days ago")
 
 
 def serve(
@@ -108,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
     demo_cmd = commands.add_parser("demo", help="serve a seeded demo world on SQLite")
     demo_cmd.add_argument("--host", default="127.0.0.1")
     demo_cmd.add_argument("--port", type=int, default=8000)
+    purge_cmd = commands.add_parser("purge", help="delete positions past the retention period")
+    purge_cmd.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="keep this many days (default: HAULPOINT_TRACKING__RETENTION_DAYS)",
+    )
     return parser
 
 
@@ -128,6 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         migrate(settings)
     elif args.command == "demo":
         demo(settings, host=args.host, port=args.port)
+    elif args.command == "purge":
+        if args.days is not None and args.days < 1:
+            print("--days must be at least 1", file=sys.stderr)
+            return 2
+        purge(settings, days=args.days)
     return 0
 
 
