@@ -12,6 +12,7 @@ from pathlib import Path
 import uvicorn
 
 from api.demo import DEMO_PASSWORD, DemoAccount, seed
+from api.demo_fleet import DemoTruck, drive_in_background, seed_fleet
 from api.logs import configure_logging
 from core.database import Database
 from core.settings import Settings, get_settings
@@ -99,17 +100,38 @@ def demo(settings: Settings, *, host: str, port: int) -> None:
     get_settings.cache_clear()
     settings = get_settings()
 
-    async def prepare() -> list[DemoAccount]:
+    async def prepare() -> tuple[list[DemoAccount], list[DemoTruck]]:
         database = Database(url, settings.database)
         try:
             await upgrade(database.engine)
-            return await seed(database)
+            made = await seed(database)
+            return made, await seed_fleet(database, made)
         finally:
             await database.dispose()
 
-    accounts = asyncio.run(prepare())
-    _print_accounts(accounts, f"http://{host}:{port}")
+    accounts, trucks = asyncio.run(prepare())
+    base_url = f"http://{host}:{port}"
+    _print_accounts(accounts, base_url)
+    _print_fleet(accounts, trucks, base_url)
+    drive_in_background(base_url, trucks)
     serve(settings, host=host, port=port, workers=1, apply_migrations=False)
+
+
+def _print_fleet(
+    accounts: Sequence[DemoAccount], trucks: Sequence[DemoTruck], base_url: str
+) -> None:
+    print("Trucks on the road (their phones post pings to the ingest API every few seconds):")
+    for truck in trucks:
+        print(f"  {truck.carrier:<20} {truck.driver:<20} device {truck.device_id}")
+    dispatcher = next(
+        a for a in accounts if a.organization == "Rapid Haulage" and a.role == "dispatcher"
+    )
+    print()
+    print("Watch them move (server-sent events, one line per tick):")
+    print(f'  curl -N "{base_url}/v1/live/positions/sse?access_token={dispatcher.token}"')
+    print("or over a websocket at")
+    print(f"  {base_url.replace('http', 'ws', 1)}/v1/live/positions?access_token=<token>")
+    print()
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,9 +78,9 @@ async def _ready(address: str) -> None:
 
 
 @pytest.fixture
-async def addresses(processes: list[str]) -> AsyncIterator[list[str]]:
+async def addresses(processes: list[str]) -> list[str]:
     await asyncio.gather(*(_ready(address) for address in processes))
-    yield processes
+    return processes
 
 
 class TestAcrossProcesses:

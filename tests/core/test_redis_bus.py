@@ -82,9 +82,7 @@ async def proxy(redis_url: str) -> AsyncIterator[Proxy]:
 async def buses(redis_url: str, proxy: Proxy) -> AsyncIterator[tuple[RedisBus, RedisBus]]:
     """A listener behind the proxy and a publisher straight to Redis."""
     parts = urlsplit(redis_url)
-    listener = RedisBus(
-        f"redis://127.0.0.1:{proxy.port}{parts.path}", reconnect_max_s=0.2
-    )
+    listener = RedisBus(f"redis://127.0.0.1:{proxy.port}{parts.path}", reconnect_max_s=0.2)
     publisher = RedisBus(redis_url)
     await listener.start()
     await publisher.start()
@@ -126,7 +124,7 @@ class TestReconnect:
         proxy.refusing = True
         proxy.cut()
         async with asyncio.timeout(5):
-            while listener.connected.is_set():
+            while listener.connected.is_set():  # noqa: ASYNC110 - no "lost" event to await
                 await asyncio.sleep(0.02)
         late = await listener.subscribe("positions")
         await asyncio.sleep(0.3)  # a few failed reconnects

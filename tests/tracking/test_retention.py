@@ -37,9 +37,11 @@ class TestPurge:
         async with database.session() as session:
             left = (await session.exec(select(func.count()).select_from(Position))).one()
             oldest = (await session.exec(select(func.min(Position.recorded_at)))).one()
-            newest_fixes = (await session.exec(select(func.count()).select_from(LastPosition))).one()
+            statement = select(func.count()).select_from(LastPosition)
+            newest_fixes = (await session.exec(statement)).one()
         assert deleted == 40  # ten days at four a day
         assert left == 120
-        assert oldest is not None and oldest >= clock.now() - timedelta(days=30)
+        assert oldest is not None
+        assert oldest >= clock.now() - timedelta(days=30)
         assert newest_fixes == 1
         assert await purge_positions(database, older_than_days=30) == 0
