@@ -8,12 +8,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from accounts.tokens import TokenCache
 from api import ingest
 from api.deps import IdempotentReplay
 from api.errors import install_error_handlers
-from api.ingest import IngestMiddleware
+from api.ingest import IngestEndpoints
 from api.limits import BodyLimitMiddleware, RateLimiter
 from api.logs import RequestIdMiddleware, configure_logging
 from api.routers import accounts, auth, health, live, tracking
@@ -37,6 +38,21 @@ the same.
 def _operation_id(route: APIRoute) -> str:
     # Generated mobile clients turn these into method names: keep them short and readable.
     return route.name
+
+
+class HaulpointAPI(FastAPI):
+    """FastAPI, with the device ingest endpoints answered before its per-request machinery."""
+
+    ingest: IngestEndpoints | None = None
+    ingest_stack: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoints, stack = self.ingest, self.ingest_stack
+        if endpoints is not None and stack is not None and endpoints.handles(scope):
+            scope["app"] = self
+            await stack(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -81,7 +97,7 @@ def create_app(
             if own_database:
                 await db.dispose()
 
-    app = FastAPI(
+    app = HaulpointAPI(
         title="Haulpoint API",
         version="0.1.0",
         description=DESCRIPTION,
@@ -100,8 +116,10 @@ def create_app(
             headers={"Idempotent-Replayed": "true"},
         )
 
-    # Innermost first: ingest answers inside the body limit and the request id.
-    app.add_middleware(IngestMiddleware, noop_endpoint=settings.tracking.noop_endpoint)
+    app.ingest = IngestEndpoints(noop_endpoint=settings.tracking.noop_endpoint)
+    app.ingest_stack = RequestIdMiddleware(
+        BodyLimitMiddleware(app.ingest, max_bytes=settings.limits.max_body_bytes)
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     for router in (health.router, auth.router, accounts.router, tracking.router, live.router):

@@ -1,10 +1,13 @@
-"""The device ingest endpoints, served as plain ASGI ahead of FastAPI's routing.
+"""The device ingest endpoints, served as plain ASGI ahead of FastAPI's machinery.
 
-These few routes carry most of the platform's requests, so they skip FastAPI's per-request
-machinery (dependency solving, response models) and keep what matters: they sit inside the
-request-id and body-limit middlewares, answer every failure as problem+json, authenticate
-the device on every request, and rate-limit per device. Their OpenAPI description is
-:func:`openapi_paths`. They need no member token: devices bring their own credentials.
+These few routes carry most of the platform's requests. Profiled under load, FastAPI's
+per-request work (its telemetry check, middleware layers, router matching, dependency
+solving) cost more than the ingest itself for a one-ping request, so the app hands these
+paths straight to :class:`IngestEndpoints` wrapped in our own request-id and body-limit
+middlewares (see ``api.app``). What matters is kept: request ids, body limits, problem+json
+for every failure, device authentication on every request, a rate limit per device. Their
+OpenAPI description is :func:`openapi_paths`. They need no member token: devices bring
+their own credentials.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from api.errors import domain_problem, problem
 from api.limits import BodyTooLarge
@@ -93,6 +96,9 @@ def _bearer(scope: Scope) -> str | None:
 async def _identity_by_token(runtime: Runtime, token: str | None) -> DeviceIdentity:
     if token is None:
         raise InvalidDeviceCredentials("send the device token: Authorization: Bearer hpd_...")
+    cached = devices.cached_by_token(runtime.tracking.devices, token)
+    if cached is not None:
+        return cached
     async with runtime.database.session() as session:
         return await devices.authenticate_token(
             session, token=token, cache=runtime.tracking.devices
@@ -100,6 +106,9 @@ async def _identity_by_token(runtime: Runtime, token: str | None) -> DeviceIdent
 
 
 async def _identity_by_tracker(runtime: Runtime, tracker_id: str) -> DeviceIdentity:
+    cached = devices.cached_by_tracker(runtime.tracking.devices, tracker_id)
+    if cached is not None:
+        return cached
     async with runtime.database.session() as session:
         return await devices.authenticate_tracker(
             session, tracker_id=tracker_id, cache=runtime.tracking.devices
@@ -217,25 +226,24 @@ async def _read_body(receive: Receive) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-class IngestMiddleware:
-    """Answers ``/v1/ingest/...`` itself and passes everything else on to the app."""
+class IngestEndpoints:
+    """The ingest routes as one plain ASGI app; :meth:`handles` says which requests are its."""
 
-    def __init__(self, app: ASGIApp, *, noop_endpoint: bool = False) -> None:
-        self.app = app
+    def __init__(self, *, noop_endpoint: bool = False) -> None:
         self.routes = dict(_ROUTES)
         if noop_endpoint:
             self.routes[NOOP_PATH] = (frozenset({"POST", "GET"}), noop)
 
+    def handles(self, scope: Scope) -> bool:
+        """Whether a request is for one of the ingest endpoints."""
+        if scope["type"] != "http":
+            return False
+        path: str = scope["path"]
+        return path.startswith(INGEST_PREFIX) and path.rstrip("/") in self.routes
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(INGEST_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        route = self.routes.get(path.rstrip("/"))
-        if route is None:
-            await self.app(scope, receive, send)
-            return
-        methods, handler = route
+        path = scope["path"]
+        methods, handler = self.routes[path.rstrip("/")]
         if scope["method"] not in methods:
             await self._problem_reply(
                 scope,

@@ -70,19 +70,25 @@ class Ingestor:
         """Screen, store and answer one request's pings; returns after the commit."""
         key = device.key
         pings = parsed.pings
-        # Every ping is the authenticated device's, whatever name the app gave itself.
-        if any(ping.device_key != key for ping in pings):
-            pings = [ping._replace(device_key=key) for ping in pings]
         tracks = self._tracks
-        if key in tracks:
-            tracks.move_to_end(key)
+        track = tracks.pop(key, None)
+        # Every ping is the authenticated device's, whatever name the app gave itself (a
+        # tracker id, an OwnTracks topic). Screening goes by that name, so lend it the
+        # device's track under it rather than rewriting every ping.
+        named = pings[0].device_key if pings else key
+        if any(ping.device_key != named for ping in pings):
+            pings = [ping._replace(device_key=key) for ping in pings]
+            named = key
+        lent: dict[str, DeviceTrack] = {} if track is None else {named: track}
         screened = screen_batch(
             pings,
-            tracks=tracks,
+            tracks=lent,
             now=now(),
             policy=self._policy,
             source_indices=parsed.source_indices or None,
         )
+        if named in lent:
+            tracks[key] = lent[named]
         while len(tracks) > self._max_tracks:
             tracks.popitem(last=False)
         number = device.number

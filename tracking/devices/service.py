@@ -169,11 +169,29 @@ async def rotate_credentials(
     return device, _credentials(device, token, tracker_id)
 
 
+def _token_key(token: str) -> str:
+    return "t:" + secret_hash(token)
+
+
+def _tracker_key(tracker_id: str) -> str:
+    return "i:" + secret_hash(tracker_id)
+
+
+def cached_by_token(cache: DeviceCache, token: str) -> DeviceIdentity | None:
+    """The device behind a bearer token if this process checked it lately (no session needed)."""
+    return cache.get(_token_key(token))
+
+
+def cached_by_tracker(cache: DeviceCache, tracker_id: str) -> DeviceIdentity | None:
+    """The device behind a tracker id if this process checked it lately."""
+    return cache.get(_tracker_key(tracker_id))
+
+
 async def authenticate_token(
     session: AsyncSession, *, token: str, cache: DeviceCache
 ) -> DeviceIdentity:
     """The device behind a bearer token (our app, Overland)."""
-    digest = "t:" + secret_hash(token)
+    digest = _token_key(token)
     identity = cache.get(digest)
     if identity is None:
         identity = await repository.identity_by_token_hash(session, digest[2:])
@@ -187,7 +205,7 @@ async def authenticate_tracker(
     session: AsyncSession, *, tracker_id: str, cache: DeviceCache
 ) -> DeviceIdentity:
     """The device behind a stock app's device identifier (Traccar Client, OsmAnd)."""
-    digest = "i:" + secret_hash(tracker_id)
+    digest = _tracker_key(tracker_id)
     identity = cache.get(digest)
     if identity is None:
         identity = await repository.identity_by_tracker_hash(session, digest[2:])
