@@ -59,8 +59,9 @@ class TrackingSettings(BaseModel):
 
     public_url: str | None = None
     """The base URL devices reach the API at (for setup instructions); else the request's."""
-    device_cache_s: float = Field(default=5.0, ge=0)
-    """How long a process trusts a checked device credential (revocation elsewhere lags this)."""
+    device_cache_s: float = Field(default=600.0, ge=0)
+    """How long a process trusts a checked device credential. Revocations and rotations reach
+    every process over the bus at once; this is the backstop for a message the bus lost."""
     ingest_rate_per_s: float = Field(default=10.0, gt=0)
     ingest_burst: int = Field(default=60, ge=1)
     group_commit_linger_ms: float = Field(default=2.0, ge=0)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
 
-from core.bus import Bus
+import orjson
+
+from core.bus import Bus, Subscription
 from core.database import Database
+from core.eventlog import EVENTS_CHANNEL
 from core.settings import TrackingSettings
 from tracking.devices.identity import DeviceCache
 from tracking.ingest import Ingestor
@@ -13,16 +20,28 @@ from tracking.live.hub import LiveHub
 from tracking.live.messages import POSITIONS_CHANNEL, encode_positions
 from tracking.positions.writer import Committed, PositionWriter
 
+log = logging.getLogger(__name__)
+
+_CREDENTIAL_CHANGES = frozenset({"device.revoked", "device.rotated"})
+
 
 @dataclass
 class TrackingRuntime:
-    """The long-lived parts of tracking in one process."""
+    """The long-lived parts of tracking in one process.
+
+    Every process evicts a device from its credential cache when the bus says the device was
+    revoked or its secrets rotated, so revocation reaches all processes at once; the cache
+    time is only the backstop for a message the bus lost.
+    """
 
     settings: TrackingSettings
+    bus: Bus
     devices: DeviceCache
     writer: PositionWriter
     ingestor: Ingestor
     hub: LiveHub
+    _listener: asyncio.Task[None] | None = field(default=None, repr=False)
+    _events: Subscription | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, *, database: Database, bus: Bus, settings: TrackingSettings) -> TrackingRuntime:
@@ -40,6 +59,7 @@ class TrackingRuntime:
         )
         return cls(
             settings=settings,
+            bus=bus,
             devices=DeviceCache(ttl_s=settings.device_cache_s),
             writer=writer,
             ingestor=Ingestor(writer),
@@ -52,11 +72,33 @@ class TrackingRuntime:
         )
 
     async def start(self) -> None:
-        """Start the writer and the hub."""
+        """Start the writer, the hub and the credential-change listener."""
         await self.writer.start()
         await self.hub.start()
+        self._events = await self.bus.subscribe(EVENTS_CHANNEL)
+        self._listener = asyncio.create_task(
+            self._evict_changed_devices(self._events), name="device-cache-evictions"
+        )
 
     async def close(self) -> None:
         """Commit what is waiting and stop."""
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._events is not None:
+            await self.bus.unsubscribe(self._events)
         await self.hub.close()
         await self.writer.close()
+
+    async def _evict_changed_devices(self, events: Subscription) -> None:
+        async for _channel, payload in events:
+            # Most events are not about devices: look before parsing the whole entry.
+            if b'"device.' not in payload:
+                continue
+            try:
+                event = orjson.loads(payload)
+                if event.get("kind") in _CREDENTIAL_CHANGES:
+                    self.devices.evict_device(uuid.UUID(event["payload"]["device_id"]))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                log.warning("an unreadable event on the bus was skipped")

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
 import httpx
 
+from accounts import service as accounts
+from accounts.tokens import TokenCache
+from core.bus import MemoryBus
+from core.database import Database
 from tests.helpers import add_member, bearer, register_device, signup
+from tracking.devices import service as devices
+from tracking.devices.identity import DeviceCache
+
+_NO_CACHE = TokenCache(ttl_s=0)
 
 
 def _ping_body(**overrides: object) -> dict[str, object]:
@@ -225,3 +235,24 @@ class TestRevocationAndRotation:
         assert moved.json()["moved"]["devices"] == 1
         found = await client.get(f"/v1/devices/{device.id}", headers=carrier.headers)
         assert found.json()["driver_member_id"] == staying
+
+
+class TestRevocationElsewhere:
+    async def test_a_revocation_in_another_process_evicts_the_cached_device(
+        self, client: httpx.AsyncClient, app: Any, database: Database, bus: MemoryBus, clock: object
+    ) -> None:
+        carrier = await signup(client, "Rapid Haulage", ["carrier"])
+        device = await register_device(client, carrier)
+        sent = await client.post("/v1/ingest/pings", headers=device.headers, json=_ping_body())
+        assert sent.status_code == 200  # the device is now in this process's cache
+        elsewhere = DeviceCache(ttl_s=600)  # another process's cache, as the bus sees it
+        async with database.transaction(bus) as session:
+            owner = await accounts.authenticate(session, token=carrier.token, cache=_NO_CACHE)
+            await devices.revoke_device(
+                session, principal=owner, device_id=device.id, cache=elsewhere
+            )
+        await asyncio.sleep(0.05)  # the bus delivers to the listener task
+        refused = await client.post(
+            "/v1/ingest/pings", headers=device.headers, json=_ping_body(id="p2")
+        )
+        assert refused.status_code == 401

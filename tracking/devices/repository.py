@@ -56,7 +56,9 @@ async def _active_identity(
     statement = select(col(Device.id), col(Device.number), col(Device.organization_id)).where(
         col(Device.revoked_at).is_(None), *conditions
     )
-    row = (await session.exec(statement)).first()
+    # Core on the session's connection: this runs on every cache miss of the ingest path,
+    # and the ORM's result machinery would double its cost for three plain columns.
+    row = (await (await session.connection()).execute(statement)).first()
     return None if row is None else DeviceIdentity(id=row[0], number=row[1], organization_id=row[2])
 
 
