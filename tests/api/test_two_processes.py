@@ -116,3 +116,33 @@ class TestAcrossProcesses:
         assert position["device_id"] == str(device.id)
         assert position["recorded_at"] == recorded_at
         assert (position["lat"], position["lon"]) == (53.25, 10.41)
+
+    async def test_a_revocation_through_one_process_stops_the_device_at_the_other(
+        self, addresses: list[str]
+    ) -> None:
+        first, second = addresses
+        async with (
+            httpx.AsyncClient(base_url=f"http://{first}", timeout=10) as api,
+            httpx.AsyncClient(base_url=f"http://{second}", timeout=10) as other,
+        ):
+            carrier = await signup(api, "Rapid Haulage", ["carrier"])
+            device = await register_device(api, carrier)
+
+            async def ping(n: int) -> int:
+                recorded_at = (datetime.now(UTC) - timedelta(seconds=30 - n)).isoformat()
+                body = {
+                    "pings": [{"id": str(n), "recorded_at": recorded_at, "lat": 53.0, "lon": 10.0}]
+                }
+                return (
+                    await other.post("/v1/ingest/pings", headers=device.headers, json=body)
+                ).status_code
+
+            assert await ping(0) == 200  # now cached by the second process
+            revoked = await api.post(f"/v1/devices/{device.id}/revoke", headers=carrier.headers)
+            assert revoked.status_code == 200
+            statuses = []
+            async with asyncio.timeout(3):
+                while not statuses or statuses[-1] != 401:
+                    statuses.append(await ping(len(statuses) + 1))
+                    await asyncio.sleep(0.05)
+            assert statuses[-1] == 401
