@@ -306,9 +306,7 @@ def run_wrk(
 
 
 def _phase(name: str, raw: dict[str, Any], pings_per_request: int, cpu_s: float) -> Phase:
-    errors = sum(
-        raw[k] for k in ("status_errors", "connect_errors", "read_errors", "write_errors")
-    )
+    errors = sum(raw[k] for k in ("status_errors", "connect_errors", "read_errors", "write_errors"))
     return Phase(
         name=name,
         requests=raw["requests"],
@@ -452,7 +450,7 @@ async def _subscribers(
         if any(t.done() for t in tasks):
             break
     ready.set()
-    while not start.is_set():
+    while not start.is_set():  # noqa: ASYNC110 - a multiprocessing event, not awaitable
         await asyncio.sleep(0.01)
     probes = 0
     async with httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
@@ -526,10 +524,10 @@ async def _stored_rows(url: str, *, size: bool = True) -> tuple[int, float | Non
             if not postgres or rows == 0 or not size:
                 return rows, None
             await connection.execute(text("VACUUM (ANALYZE) positions"))
-            size = (
+            total_bytes = (
                 await connection.execute(text("SELECT pg_total_relation_size('positions')"))
             ).scalar()
-            return rows, float(size or 0) / rows
+            return rows, float(total_bytes or 0) / rows
     finally:
         await engine.dispose()
 
@@ -585,23 +583,21 @@ def raw_insert_rows_per_s(url: str, *, rows: int, chunk: int) -> dict[str, Any]:
         means = f"COPY, {chunk} rows per commit"
     else:
         path = parsed.database or ""
-        connection = sqlite3.connect(path, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        text_rows = [
-            (item[0].replace(tzinfo=None).isoformat(sep=" "), *item[1:]) for item in data
-        ]
+        lite = sqlite3.connect(path, isolation_level=None)
+        lite.execute("PRAGMA journal_mode=WAL")
+        lite.execute("PRAGMA synchronous=FULL")
+        text_rows = [(item[0].replace(tzinfo=None).isoformat(sep=" "), *item[1:]) for item in data]
         started = time.perf_counter()
         for offset in range(0, rows, chunk):
-            connection.execute("BEGIN IMMEDIATE")
-            connection.executemany(
+            lite.execute("BEGIN IMMEDIATE")
+            lite.executemany(
                 "INSERT OR IGNORE INTO positions VALUES (?,?,?,?,?,?,?,?,?,?)",
                 text_rows[offset : offset + chunk],
             )
-            connection.execute("COMMIT")
+            lite.execute("COMMIT")
         elapsed = time.perf_counter() - started
-        connection.execute("DELETE FROM positions WHERE device_no >= ?", (first_device,))
-        connection.close()
+        lite.execute("DELETE FROM positions WHERE device_no >= ?", (first_device,))
+        lite.close()
         means = f"executemany, {chunk} rows per commit"
     return {"rows": rows, "rows_per_s": rows / elapsed, "means": means}
 
@@ -747,9 +743,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max(phases[k].requests - phases[k].errors, 0) * phases[k].pings_per_request
         for k in ("batches", "single")
     )
-    raw_insert = raw_insert_rows_per_s(
-        database_url, rows=100_000 if quick else 400_000, chunk=2000
-    )
+    raw_insert = raw_insert_rows_per_s(database_url, rows=100_000 if quick else 400_000, chunk=2000)
 
     from simulations.bench_geofence import false_geofence_events, geofence_us_per_ping
 

@@ -140,7 +140,7 @@ class TestAcrossProcesses:
             assert await ping(0) == 200  # now cached by the second process
             revoked = await api.post(f"/v1/devices/{device.id}/revoke", headers=carrier.headers)
             assert revoked.status_code == 200
-            statuses = []
+            statuses: list[int] = []
             async with asyncio.timeout(3):
                 while not statuses or statuses[-1] != 401:
                     statuses.append(await ping(len(statuses) + 1))
