@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from tracking.pings import Ping, PingFlag
 from tracking.positions import repository
 from tracking.positions.codec import Row, to_row
 from tracking.positions.models import LastPosition, Position
+from tracking.positions.stores import PositionStore, SessionStore, store_for
 from tracking.positions.writer import Committed, PositionWriter
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -48,6 +49,25 @@ async def latest_times(database: Database) -> dict[int, datetime]:
     async with database.session() as session:
         statement = select(col(LastPosition.device_no), col(LastPosition.recorded_at))
         return dict((await session.exec(statement)).all())
+
+
+class FailingOnce:
+    """A store whose first commit fails before anything is stored."""
+
+    def __init__(self, inner: PositionStore) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    async def store(
+        self, batch: Sequence[Row], newest: Sequence[Row], *, received_at: datetime
+    ) -> set[int]:
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionError("the database went away mid-commit")
+        return await self.inner.store(batch, newest, received_at=received_at)
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 @pytest.fixture
@@ -102,28 +122,38 @@ class TestGroupCommit:
         )
         assert await count_positions(database) == 15
 
-    async def test_a_failed_commit_fails_every_request_in_it(
-        self, writer: PositionWriter, database: Database, monkeypatch: pytest.MonkeyPatch
+    async def test_a_failed_commit_fails_every_request_in_it(self, database: Database) -> None:
+        flaky = FailingOnce(store_for(database))
+        writer = PositionWriter(database, linger_s=0.01, store=flaky)
+        await writer.start()
+        try:
+            outcomes = await asyncio.gather(
+                *(writer.write(device(n), rows(n, range(2))) for n in range(1, 6)),
+                return_exceptions=True,
+            )
+            assert all(isinstance(o, ConnectionError) for o in outcomes), outcomes
+            assert flaky.calls == 1  # one commit held all five requests
+            assert await count_positions(database) == 0
+            await writer.write(device(9), rows(9, range(2)))
+            assert await count_positions(database) == 2
+        finally:
+            await writer.close()
+
+    async def test_a_session_transaction_rolls_back_whole(
+        self, database: Database, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        original = repository.insert_positions
-        calls = 0
+        async def broken(*_args: Any, **_kwargs: Any) -> set[int]:
+            raise ConnectionError("the database went away before the commit")
 
-        async def broken_once(session: Any, batch: Any) -> None:
-            nonlocal calls
-            calls += 1
-            await original(session, batch)
-            if calls == 1:
-                raise ConnectionError("the database went away mid-commit")
-
-        monkeypatch.setattr(repository, "insert_positions", broken_once)
-        outcomes = await asyncio.gather(
-            *(writer.write(device(n), rows(n, range(2))) for n in range(1, 6)),
-            return_exceptions=True,
-        )
-        assert all(isinstance(o, ConnectionError) for o in outcomes), outcomes
-        assert await count_positions(database) == 0  # rolled back, none acknowledged
-        await writer.write(device(9), rows(9, range(2)))
-        assert await count_positions(database) == 2
+        monkeypatch.setattr(repository, "advance_latest", broken)
+        writer = PositionWriter(database, linger_s=0, store=SessionStore(database))
+        await writer.start()
+        try:
+            with pytest.raises(ConnectionError):
+                await writer.write(device(1), rows(1, range(3)))
+            assert await count_positions(database) == 0  # the inserted rows rolled back
+        finally:
+            await writer.close()
 
     async def test_too_much_waiting_is_refused_not_queued(self, database: Database) -> None:
         small = PositionWriter(database, linger_s=0.05, max_pending_rows=10)

@@ -17,15 +17,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from core.clock import now
 from core.database import Database
 from core.errors import Unavailable
 from tracking.devices.identity import DeviceIdentity
 from tracking.pings import PingFlag
-from tracking.positions import repository
 from tracking.positions.codec import Row
+from tracking.positions.stores import PositionStore, store_for
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +62,9 @@ class PositionWriter:
         max_rows: int = 5000,
         max_pending_rows: int = 200_000,
         on_commit: Callable[[Committed], Awaitable[None]] | None = None,
+        store: PositionStore | None = None,
     ) -> None:
-        self._database = database
+        self._store = store or store_for(database)
         self._linger_s = linger_s
         self._max_rows = max_rows
         self._max_pending_rows = max_pending_rows
@@ -96,6 +95,7 @@ class PositionWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        await self._store.close()
 
     async def write(self, device: DeviceIdentity, rows: Sequence[Row]) -> None:
         """Store a request's rows; returns once they are committed, raises if they are not."""
@@ -143,14 +143,8 @@ class PositionWriter:
                 if best is None or row[0] > best[0]:
                     newest[row[1]] = row
 
-        async def store(session: AsyncSession) -> set[int]:
-            await repository.insert_positions(session, rows)
-            return await repository.advance_latest(
-                session, list(newest.values()), received_at=now()
-            )
-
         try:
-            moved = await self._database.run(store)
+            moved = await self._store.store(rows, list(newest.values()), received_at=now())
         except Exception as error:
             self._failures += 1
             log.warning("group commit of %d positions failed: %s", count, type(error).__name__)
