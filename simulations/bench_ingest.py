@@ -550,7 +550,7 @@ def raw_insert_rows_per_s(url: str, *, rows: int, chunk: int) -> dict[str, Any]:
             100000000 + seconds * 10,
             1250,
             90,
-            None,
+            -32768,  # altitude unknown, as the ingest path stores it
             6,
             77,
             0,

@@ -88,6 +88,7 @@ class TestNativeBatch:
         assert latest["lat"] == pytest.approx(MILL[0] + 4e-4)
         assert latest["speed_mps"] == 11.0
         assert latest["battery_pct"] == 80
+        assert latest["altitude_m"] is None  # not sent, so unknown, not zero
 
     async def test_the_body_may_name_its_own_device_but_not_another(
         self, client: httpx.AsyncClient

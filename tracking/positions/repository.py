@@ -14,12 +14,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.sql import dialect_name, table_of
 from tracking.devices.models import Device
 from tracking.positions.codec import COLUMNS, Row
-from tracking.positions.models import LastPosition, Position
+from tracking.positions.models import UNKNOWN_READING, LastPosition, Position
 
 _POSITIONS = table_of(Position)
 _LAST = table_of(LastPosition)
 _LAST_COLUMNS: Final = ("received_at", *COLUMNS)
 _SQLITE_CHUNK: Final = 500
+_OPTIONAL: Final = ("speed_cmps", "heading_deg", "altitude_m", "accuracy_m", "battery_pct")
+_OPTIONAL_AT: Final = frozenset(COLUMNS.index(name) for name in _OPTIONAL)
 
 # On PostgreSQL one statement carries the whole group commit as ten arrays: the SQL text
 # never changes (no compile per batch size) and the server unpacks the arrays itself. The
@@ -83,7 +85,26 @@ def pg_group_commit_params(
 
 def _arrays(rows: Sequence[Row]) -> dict[str, list[Any]]:
     # Every row is a full Row, so the transposed columns line up.
-    return dict(zip(COLUMNS, map(list, zip(*rows, strict=False)), strict=True))
+    arrays = dict(zip(COLUMNS, map(list, zip(*rows, strict=False)), strict=True))
+    for name in _OPTIONAL:
+        arrays[name] = [UNKNOWN_READING if value is None else value for value in arrays[name]]
+    return arrays
+
+
+def _stored(row: Row) -> dict[str, Any]:
+    values = dict(zip(COLUMNS, row, strict=True))
+    for name in _OPTIONAL:
+        if values[name] is None:
+            values[name] = UNKNOWN_READING
+    return values
+
+
+def _loaded(values: Sequence[Any]) -> Row:
+    unknown = UNKNOWN_READING
+    return cast(
+        Row,
+        tuple(None if i in _OPTIONAL_AT and v == unknown else v for i, v in enumerate(values)),
+    )
 
 
 async def insert_positions(session: AsyncSession, rows: Sequence[Row]) -> None:
@@ -95,7 +116,7 @@ async def insert_positions(session: AsyncSession, rows: Sequence[Row]) -> None:
         await connection.exec_driver_sql(_PG_INSERT, _arrays(rows))
         return
     statement = sqlite_insert(_POSITIONS).on_conflict_do_nothing()
-    await connection.execute(statement, [dict(zip(COLUMNS, row, strict=True)) for row in rows])
+    await connection.execute(statement, [_stored(row) for row in rows])
 
 
 async def advance_latest(
@@ -117,9 +138,7 @@ async def advance_latest(
     moved: set[int] = set()
     for start in range(0, len(ordered), _SQLITE_CHUNK):
         chunk = ordered[start : start + _SQLITE_CHUNK]
-        values = [
-            {"received_at": received_at, **dict(zip(COLUMNS, row, strict=True))} for row in chunk
-        ]
+        values = [{"received_at": received_at, **_stored(row)} for row in chunk]
         insert = sqlite_insert(_LAST).values(values)
         statement = insert.on_conflict_do_update(
             index_elements=[_LAST.c.device_no],
@@ -152,7 +171,7 @@ async def trail_rows(
         .limit(limit)
     )
     result = await (await session.connection()).execute(statement)
-    return [cast(Row, tuple(row)) for row in result.all()]
+    return [_loaded(row) for row in result.all()]
 
 
 async def latest_of_organization(
@@ -170,7 +189,7 @@ async def latest_of_organization(
     if device_id is not None:
         statement = statement.where(devices.c.id == device_id)
     result = await (await session.connection()).execute(statement)
-    return [(row[0], cast(Row, tuple(row[1:]))) for row in result.all()]
+    return [(row[0], _loaded(row[1:])) for row in result.all()]
 
 
 async def purge_before(session: AsyncSession, *, cutoff: datetime, chunk: int = 20_000) -> int:

@@ -1,11 +1,12 @@
 """Devices and positions: devices with hashed secrets, compact position rows, newest fixes.
 
 Positions carry the device's small number and no foreign key: devices are never deleted, and
-the hot insert path skips a referential check per row.
+the hot insert path skips a referential check per row. No position column is nullable (an
+unknown reading is -32768), so no row carries a null bitmap.
 
-Revision ID: ad696f83ab87
+Revision ID: 43b939d3b7c9
 Revises: 0a893a238535
-Create Date: 2026-11-27 11:22:09.251826
+Create Date: 2026-11-27 11:58:04.182192
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from alembic import op
 
 import core.types
 
-revision: str = 'ad696f83ab87'
+revision: str = '43b939d3b7c9'
 down_revision: str | Sequence[str] | None = '0a893a238535'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -31,11 +32,11 @@ def upgrade() -> None:
     sa.Column('received_at', core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('lat_e7', sa.Integer(), nullable=False),
     sa.Column('lon_e7', sa.Integer(), nullable=False),
-    sa.Column('speed_cmps', sa.SmallInteger(), nullable=True),
-    sa.Column('heading_deg', sa.SmallInteger(), nullable=True),
-    sa.Column('altitude_m', sa.SmallInteger(), nullable=True),
-    sa.Column('accuracy_m', sa.SmallInteger(), nullable=True),
-    sa.Column('battery_pct', sa.SmallInteger(), nullable=True),
+    sa.Column('speed_cmps', sa.SmallInteger(), nullable=False),
+    sa.Column('heading_deg', sa.SmallInteger(), nullable=False),
+    sa.Column('altitude_m', sa.SmallInteger(), nullable=False),
+    sa.Column('accuracy_m', sa.SmallInteger(), nullable=False),
+    sa.Column('battery_pct', sa.SmallInteger(), nullable=False),
     sa.Column('flags', sa.SmallInteger(), nullable=False),
     sa.PrimaryKeyConstraint('device_no', name=op.f('pk_last_positions'))
     )
@@ -44,11 +45,11 @@ def upgrade() -> None:
     sa.Column('device_no', sa.Integer(), nullable=False),
     sa.Column('lat_e7', sa.Integer(), nullable=False),
     sa.Column('lon_e7', sa.Integer(), nullable=False),
-    sa.Column('speed_cmps', sa.SmallInteger(), nullable=True),
-    sa.Column('heading_deg', sa.SmallInteger(), nullable=True),
-    sa.Column('altitude_m', sa.SmallInteger(), nullable=True),
-    sa.Column('accuracy_m', sa.SmallInteger(), nullable=True),
-    sa.Column('battery_pct', sa.SmallInteger(), nullable=True),
+    sa.Column('speed_cmps', sa.SmallInteger(), nullable=False),
+    sa.Column('heading_deg', sa.SmallInteger(), nullable=False),
+    sa.Column('altitude_m', sa.SmallInteger(), nullable=False),
+    sa.Column('accuracy_m', sa.SmallInteger(), nullable=False),
+    sa.Column('battery_pct', sa.SmallInteger(), nullable=False),
     sa.Column('flags', sa.SmallInteger(), nullable=False),
     sa.PrimaryKeyConstraint('device_no', 'recorded_at', name=op.f('pk_positions'))
     )
