@@ -227,10 +227,18 @@ end
 """
 
 
-def batch_script(tokens: Sequence[str], *, path: str, base_s: int) -> str:
-    """Each request: one phone's next 50 fixes, one second apart, as our app's JSON."""
+def batch_script(
+    tokens: Sequence[str], *, path: str, base_s: int, delay_ms: float | None = None
+) -> str:
+    """Each request: one phone's next 50 fixes, one second apart, as our app's JSON.
+
+    With ``delay_ms`` each connection waits that long between requests, which paces the
+    load instead of saturating the server.
+    """
+    pacing = "" if delay_ms is None else f"delay = function() return {delay_ms:.1f} end\n"
     return (
         _LUA_COMMON
+        + pacing
         + f"""
 local tokens = {_lua_list(tokens)}
 local sent = {{}}
@@ -303,6 +311,18 @@ def run_wrk(
             result: dict[str, Any] = json.loads(line)
             return result
     raise RuntimeError(f"wrk printed no summary:\n{output}")
+
+
+def warm_up(base_url: str, script: Path, *, requests: int, limit_s: float) -> None:
+    """Send a script's requests until about ``requests`` completed (or the time runs out).
+
+    Lua state lives for one wrk run, so later rounds resend fixes already stored: harmless,
+    they are duplicates, and warm-up rows are not counted.
+    """
+    done = 0
+    started = time.monotonic()
+    while done < requests and time.monotonic() - started < limit_s:
+        done += run_wrk(base_url, script, duration_s=2, connections=64, threads=1)["requests"]
 
 
 def _phase(name: str, raw: dict[str, Any], pings_per_request: int, cpu_s: float) -> Phase:
@@ -400,26 +420,18 @@ def wait_ready(base_url: str, *, timeout_s: float = 60) -> None:
 
 
 async def _subscribers(
-    address: str,
-    fleet: Fleet,
-    *,
-    subscribers: int,
-    duration_s: float,
-    ready: Any,
-    start: Any,
-) -> dict[str, Any]:
+    address: str, fleet: Fleet, *, subscribers: int, commands: Any, results: Any
+) -> None:
+    """Hold websocket subscribers open; on each ("probe", seconds) command, time the probe."""
     import httpx
     import orjson
     from websockets.asyncio.client import connect
 
     orgs = len(fleet.org_tokens)
-    latencies: list[float] = []
-    frames = 0
-    positions = 0
     probe = fleet.probe_device_id
+    window: dict[str, Any] = {"latencies": [], "frames": 0, "positions": 0}
 
     async def watch(i: int, stop: asyncio.Event) -> None:
-        nonlocal frames, positions
         token = fleet.org_tokens[i % orgs]
         url = f"ws://{address}/v1/live/positions?access_token={token}"
         async with connect(url, max_queue=None, open_timeout=60) as ws:
@@ -431,12 +443,12 @@ async def _subscribers(
                     continue
                 received = time.time()
                 frame = orjson.loads(raw)
-                frames += 1
+                window["frames"] += 1
                 for position in frame.get("positions", ()):
-                    positions += 1
+                    window["positions"] += 1
                     if position["device_id"] == probe and frame["type"] == "positions":
                         sent = datetime.fromisoformat(position["recorded_at"]).timestamp()
-                        latencies.append((received - sent) * 1000)
+                        window["latencies"].append((received - sent) * 1000)
 
     connected: list[int] = []
     stop = asyncio.Event()
@@ -445,38 +457,51 @@ async def _subscribers(
         tasks.append(asyncio.create_task(watch(i, stop)))
         if i % 50 == 49:
             await asyncio.sleep(0.05)
-    while len(connected) < subscribers:
+    while len(connected) < subscribers and not any(t.done() for t in tasks):  # noqa: ASYNC110
         await asyncio.sleep(0.05)
-        if any(t.done() for t in tasks):
-            break
-    ready.set()
-    while not start.is_set():  # noqa: ASYNC110 - a multiprocessing event, not awaitable
-        await asyncio.sleep(0.01)
-    probes = 0
+    results.put({"connected": len(connected)})
+    loop = asyncio.get_running_loop()
     async with httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http:
-        deadline = time.monotonic() + duration_s
-        while time.monotonic() < deadline:
-            moment = datetime.now(UTC)
-            ping = {"id": str(probes), "recorded_at": moment.isoformat(), "lat": 52.5, "lon": 10.0}
-            response = await http.post(
-                "/v1/ingest/pings",
-                headers={"Authorization": f"Bearer {fleet.probe_token}"},
-                json={"pings": [ping]},
-            )
-            probes += response.status_code == 200
-            await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)
+        sent = 0
+        while True:
+            command = await loop.run_in_executor(None, commands.get)
+            if command is None:
+                break
+            _, seconds = command
+            window.update(latencies=[], frames=0, positions=0)
+            probes = 0
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                ping = {
+                    "id": str(sent),
+                    "recorded_at": datetime.now(UTC).isoformat(),
+                    "lat": 52.5,
+                    "lon": 10.0,
+                }
+                sent += 1
+                response = await http.post(
+                    "/v1/ingest/pings",
+                    headers={"Authorization": f"Bearer {fleet.probe_token}"},
+                    json={"pings": [ping]},
+                )
+                probes += response.status_code == 200
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # the last probes reach the subscribers
+            results.put(_latency_summary(window, probes=probes, connected=len(connected)))
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
-    ordered = sorted(latencies)
+
+
+def _latency_summary(window: dict[str, Any], *, probes: int, connected: int) -> dict[str, Any]:
+    ordered = sorted(window["latencies"])
 
     def pct(q: float) -> float | None:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else None
 
     return {
-        "connected": len(connected),
-        "frames": frames,
-        "positions": positions,
+        "connected": connected,
+        "frames": window["frames"],
+        "positions": window["positions"],
         "probe_pings": probes,
         "samples": len(ordered),
         "p50_ms": pct(0.50),
@@ -487,25 +512,11 @@ async def _subscribers(
 
 
 def _subscriber_process(
-    address: str,
-    fleet: Fleet,
-    subscribers: int,
-    duration_s: float,
-    ready: Any,
-    start: Any,
-    results: Any,
+    address: str, fleet: Fleet, subscribers: int, commands: Any, results: Any
 ) -> None:
-    outcome = asyncio.run(
-        _subscribers(
-            address,
-            fleet,
-            subscribers=subscribers,
-            duration_s=duration_s,
-            ready=ready,
-            start=start,
-        )
+    asyncio.run(
+        _subscribers(address, fleet, subscribers=subscribers, commands=commands, results=results)
     )
-    results.put(outcome)
 
 
 async def _stored_rows(url: str, *, size: bool = True) -> tuple[int, float | None]:
@@ -602,6 +613,10 @@ def raw_insert_rows_per_s(url: str, *, rows: int, chunk: int) -> dict[str, Any]:
     return {"rows": rows, "rows_per_s": rows / elapsed, "means": means}
 
 
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} ms"
+
+
 def _print_table(result: dict[str, Any]) -> None:
     print()
     print(f"Ingest on {result['database']} ({result['workers']} workers, bus {result['bus']}).")
@@ -610,6 +625,7 @@ def _print_table(result: dict[str, Any]) -> None:
     for key, label in (
         ("noop", "no-op endpoint, 50-ping batches"),
         ("batches", "ingest, 50-ping batches"),
+        ("paced", "ingest, batches paced"),
         ("single", "ingest, one ping per request"),
     ):
         phase = result["phases"][key]
@@ -624,12 +640,13 @@ def _print_table(result: dict[str, Any]) -> None:
     print()
     print(f"batches vs raw insert:  {result['ratios']['batches_vs_raw_insert']:.0%}")
     print(f"batches vs no-op:       {result['ratios']['batches_vs_noop']:.0%}")
-    live = result["live"]
-    print(
-        f"ping -> subscriber: p50 {live['p50_ms']} ms, p99 {live['p99_ms']} ms over "
-        f"{live['samples']} deliveries to {live['connected']} subscribers "
-        f"({live['frames']} frames received)"
-    )
+    for key, when in (("live", "paced load"), ("live_saturated", "saturated")):
+        live = result[key]
+        print(
+            f"ping -> subscriber ({when}): p50 {_ms(live['p50_ms'])}, p99 "
+            f"{_ms(live['p99_ms'])} over {live['samples']} deliveries to {live['connected']} "
+            f"subscribers ({live['frames']} frames received)"
+        )
     bpp = result["bytes_per_ping"]
     print(f"bytes per stored ping: {bpp:.1f}" if bpp else "bytes per stored ping: n/a (SQLite)")
     print(f"stored {result['stored_rows']:,} rows; acknowledged {result['acknowledged']:,} pings")
@@ -650,6 +667,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--duration", type=float, help="seconds per phase")
     parser.add_argument("--subscribers", type=int, help="websocket subscribers (default 1000)")
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=20_000,
+        help="pings/s of the paced phase where ping-to-subscriber latency is measured",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("needs wrk: apt-get install wrk", file=sys.stderr)
@@ -657,6 +680,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     quick = bool(args.quick)
     duration_s = args.duration or (5.0 if quick else 20.0)
+    warm_limit_s = 6.0 if quick else 30.0
     subscribers = args.subscribers if args.subscribers is not None else (300 if quick else 1000)
     orgs = 50 if quick else 100
     batch_phones = 1000 if quick else 2000
@@ -669,25 +693,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bus_url == "memory://" and args.workers > 1:
         print("note: memory:// bus with several workers: subscribers see their worker's pings")
 
+    load_at_start = os.getloadavg()
     asyncio.run(_reset_and_migrate(database_url))
     fleet = asyncio.run(
         _seed(database_url, orgs=orgs, batch_phones=batch_phones, single_phones=single_phones)
     )
-    base_s = int(time.time()) - 6 * 24 * 3600
-    batch_lua = scratch / "batch.lua"
-    batch_lua.write_text(batch_script(fleet.batch_tokens, path="/v1/ingest/pings", base_s=base_s))
-    noop_lua = scratch / "noop.lua"
-    noop_lua.write_text(batch_script(fleet.batch_tokens, path="/v1/ingest/noop", base_s=base_s))
-    single_lua = scratch / "single.lua"
-    single_lua.write_text(single_script(fleet.trackers, base_s=base_s))
-    # Warm-up traffic uses older fix times, so the measured runs store rows of their own.
-    warm_base_s = base_s - 2 * 24 * 3600
-    warm_batch_lua = scratch / "warm-batch.lua"
-    warm_batch_lua.write_text(
-        batch_script(fleet.batch_tokens, path="/v1/ingest/pings", base_s=warm_base_s)
+    # Each phase's fixes are newer than the last phase's, so every phase moves the phones'
+    # newest fixes forward and its rows are its own (fixes may be up to 7 days old).
+    day_s = 24 * 3600
+    warm_base_s = int(time.time()) - 6 * day_s - day_s // 2
+    base_s = warm_base_s + day_s
+    paced_base_s = base_s + day_s
+    scripts = {
+        "warm-batch": batch_script(fleet.batch_tokens, path="/v1/ingest/pings", base_s=warm_base_s),
+        "noop": batch_script(fleet.batch_tokens, path="/v1/ingest/noop", base_s=warm_base_s),
+        "batch": batch_script(fleet.batch_tokens, path="/v1/ingest/pings", base_s=base_s),
+        "paced": batch_script(
+            fleet.batch_tokens,
+            path="/v1/ingest/pings",
+            base_s=paced_base_s,
+            delay_ms=32 / (args.paced_rate / BATCH) * 1000,
+        ),
+        "warm-single": single_script(fleet.trackers, base_s=warm_base_s),
+        "single": single_script(fleet.trackers, base_s=base_s),
+    }
+    for name, text in scripts.items():
+        (scratch / f"{name}.lua").write_text(text)
+    warm_batch_lua, noop_lua, batch_lua, paced_lua, warm_single_lua, single_lua = (
+        scratch / f"{name}.lua" for name in scripts
     )
-    warm_single_lua = scratch / "warm-single.lua"
-    warm_single_lua.write_text(single_script(fleet.trackers, base_s=warm_base_s))
 
     port = free_port()
     address = f"127.0.0.1:{port}"
@@ -705,9 +739,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Warm every worker's device cache and connection pool before measuring: phones
         # that keep sending stay cached, so cold lookups are not the steady state.
         run_wrk(base_url, noop_lua, duration_s=1, connections=16, threads=1)
-        warm_s = 3 if quick else 6
-        run_wrk(base_url, warm_batch_lua, duration_s=warm_s, connections=32, threads=1)
-        run_wrk(base_url, warm_single_lua, duration_s=warm_s, connections=64, threads=1)
+        for script, phones in ((warm_batch_lua, batch_phones), (warm_single_lua, single_phones)):
+            warm_up(base_url, script, requests=3 * phones * args.workers, limit_s=warm_limit_s)
         stored_before, _ = asyncio.run(_stored_rows(database_url, size=False))
 
         cpu = tree_cpu_s(server.pid)
@@ -715,19 +748,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         phases["noop"] = _phase("noop", raw, BATCH, tree_cpu_s(server.pid) - cpu)
 
         context = multiprocessing.get_context("spawn")
-        ready, start, results = context.Event(), context.Event(), context.Queue()
+        commands, results = context.Queue(), context.Queue()
         watcher = context.Process(
-            target=_subscriber_process,
-            args=(address, fleet, subscribers, duration_s, ready, start, results),
+            target=_subscriber_process, args=(address, fleet, subscribers, commands, results)
         )
         watcher.start()
-        if not ready.wait(120):
-            raise RuntimeError("subscribers did not connect")
-        cpu = tree_cpu_s(server.pid)
-        start.set()
+        results.get(timeout=180)  # every subscriber connected
+
+        cpu, client_cpu = tree_cpu_s(server.pid), tree_cpu_s(watcher.pid or 0)
+        commands.put(("probe", duration_s))
         raw = run_wrk(base_url, batch_lua, duration_s=duration_s, connections=64, threads=1)
         phases["batches"] = _phase("batches", raw, BATCH, tree_cpu_s(server.pid) - cpu)
+        live_saturated = results.get(timeout=120)
+        live_saturated["subscriber_process_cpu_s"] = tree_cpu_s(watcher.pid or 0) - client_cpu
+
+        # The latency target is for a sustained load, not a saturated server: pace the
+        # phones at the target rate and time the probe again.
+        cpu, client_cpu = tree_cpu_s(server.pid), tree_cpu_s(watcher.pid or 0)
+        commands.put(("probe", duration_s))
+        raw = run_wrk(base_url, paced_lua, duration_s=duration_s, connections=32, threads=1)
+        phases["paced"] = _phase("paced", raw, BATCH, tree_cpu_s(server.pid) - cpu)
         live = results.get(timeout=120)
+        live["subscriber_process_cpu_s"] = tree_cpu_s(watcher.pid or 0) - client_cpu
+        commands.put(None)
         watcher.join(30)
 
         cpu = tree_cpu_s(server.pid)
@@ -741,7 +784,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stored = stored_total - stored_before
     acknowledged = sum(
         max(phases[k].requests - phases[k].errors, 0) * phases[k].pings_per_request
-        for k in ("batches", "single")
+        for k in ("batches", "paced", "single")
     )
     raw_insert = raw_insert_rows_per_s(database_url, rows=100_000 if quick else 400_000, chunk=2000)
 
@@ -781,6 +824,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "phases": {name: phase.to_json() for name, phase in phases.items()},
         "live": live,
+        "live_saturated": live_saturated,
+        "paced_pings_per_s": phases["paced"].pings_per_s,
+        "load_average": {"start": load_at_start, "end": os.getloadavg()},
         "raw_insert": raw_insert,
         "stored_rows": stored,
         "acknowledged": acknowledged,
