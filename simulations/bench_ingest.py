@@ -47,6 +47,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 50
+PACED_CONNECTIONS = 48
 BENCH_PASSWORD = "bench-password-1234"  # noqa: S105 - throwaway accounts in a scratch database
 
 
@@ -712,7 +713,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             fleet.batch_tokens,
             path="/v1/ingest/pings",
             base_s=paced_base_s,
-            delay_ms=32 / (args.paced_rate / BATCH) * 1000,
+            # Each connection waits out its share of the target rate, less a typical
+            # request's time (wrk's delay runs after the response).
+            delay_ms=max(PACED_CONNECTIONS / (args.paced_rate / BATCH) * 1000 - 40, 1),
         ),
         "warm-single": single_script(fleet.trackers, base_s=warm_base_s),
         "single": single_script(fleet.trackers, base_s=base_s),
@@ -766,7 +769,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # phones at the target rate and time the probe again.
         cpu, client_cpu = tree_cpu_s(server.pid), tree_cpu_s(watcher.pid or 0)
         commands.put(("probe", duration_s))
-        raw = run_wrk(base_url, paced_lua, duration_s=duration_s, connections=32, threads=1)
+        raw = run_wrk(
+            base_url, paced_lua, duration_s=duration_s, connections=PACED_CONNECTIONS, threads=1
+        )
         phases["paced"] = _phase("paced", raw, BATCH, tree_cpu_s(server.pid) - cpu)
         live = results.get(timeout=120)
         live["subscriber_process_cpu_s"] = tree_cpu_s(watcher.pid or 0) - client_cpu
