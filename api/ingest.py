@@ -99,6 +99,9 @@ async def _identity_by_token(runtime: Runtime, token: str | None) -> DeviceIdent
     cached = devices.cached_by_token(runtime.tracking.devices, token)
     if cached is not None:
         return cached
+    lookup = runtime.tracking.lookup
+    if lookup is not None:
+        return await devices.identify_by_token(lookup, token=token, cache=runtime.tracking.devices)
     async with runtime.database.session() as session:
         return await devices.authenticate_token(
             session, token=token, cache=runtime.tracking.devices
@@ -109,6 +112,11 @@ async def _identity_by_tracker(runtime: Runtime, tracker_id: str) -> DeviceIdent
     cached = devices.cached_by_tracker(runtime.tracking.devices, tracker_id)
     if cached is not None:
         return cached
+    lookup = runtime.tracking.lookup
+    if lookup is not None:
+        return await devices.identify_by_tracker(
+            lookup, tracker_id=tracker_id, cache=runtime.tracking.devices
+        )
     async with runtime.database.session() as session:
         return await devices.authenticate_tracker(
             session, tracker_id=tracker_id, cache=runtime.tracking.devices

@@ -376,7 +376,9 @@ def start_server(
         "HAULPOINT_ENVIRONMENT": "test",
         "HAULPOINT_DATA_DIR": str(data_dir),
         "HAULPOINT_DATABASE__URL": database_url,
-        "HAULPOINT_DATABASE__POOL_SIZE": "10",
+        # The database is shared with other work: stay well under its connection limit.
+        "HAULPOINT_DATABASE__POOL_SIZE": "6",
+        "HAULPOINT_DATABASE__MAX_OVERFLOW": "4",
         "HAULPOINT_BUS__URL": bus_url,
         "HAULPOINT_LOG_LEVEL": "WARNING",
         "HAULPOINT_TRACKING__NOOP_ENDPOINT": "true",

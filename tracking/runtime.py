@@ -15,6 +15,7 @@ from core.database import Database
 from core.eventlog import EVENTS_CHANNEL
 from core.settings import TrackingSettings
 from tracking.devices.identity import DeviceCache
+from tracking.devices.lookup import DeviceLookup
 from tracking.ingest import Ingestor
 from tracking.live.hub import LiveHub
 from tracking.live.messages import POSITIONS_CHANNEL, encode_positions
@@ -40,6 +41,8 @@ class TrackingRuntime:
     writer: PositionWriter
     ingestor: Ingestor
     hub: LiveHub
+    lookup: DeviceLookup | None = None
+    """Batched credential lookups on PostgreSQL; None on SQLite, where a session is cheap."""
     _listener: asyncio.Task[None] | None = field(default=None, repr=False)
     _events: Subscription | None = field(default=None, repr=False)
 
@@ -57,7 +60,13 @@ class TrackingRuntime:
             max_pending_rows=settings.max_pending_rows,
             on_commit=publish,
         )
+        lookup = None
+        if database.dialect == "postgresql":
+            lookup = DeviceLookup(
+                database.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            )
         return cls(
+            lookup=lookup,
             settings=settings,
             bus=bus,
             devices=DeviceCache(ttl_s=settings.device_cache_s),
@@ -75,6 +84,8 @@ class TrackingRuntime:
         """Start the writer, the hub and the credential-change listener."""
         await self.writer.start()
         await self.hub.start()
+        if self.lookup is not None:
+            await self.lookup.start()
         self._events = await self.bus.subscribe(EVENTS_CHANNEL)
         self._listener = asyncio.create_task(
             self._evict_changed_devices(self._events), name="device-cache-evictions"
@@ -90,6 +101,8 @@ class TrackingRuntime:
             await self.bus.unsubscribe(self._events)
         await self.hub.close()
         await self.writer.close()
+        if self.lookup is not None:
+            await self.lookup.close()
 
     async def _evict_changed_devices(self, events: Subscription) -> None:
         async for _channel, payload in events:

@@ -31,6 +31,7 @@ from tracking.devices.exceptions import (
     NotACarrier,
 )
 from tracking.devices.identity import DeviceCache, DeviceIdentity
+from tracking.devices.lookup import DeviceLookup
 from tracking.devices.models import Device
 from tracking.devices.schemas import DeviceCreate, DeviceCredentials, DeviceUpdate
 
@@ -175,6 +176,34 @@ def _token_key(token: str) -> str:
 
 def _tracker_key(tracker_id: str) -> str:
     return "i:" + secret_hash(tracker_id)
+
+
+async def identify_by_token(
+    lookup: DeviceLookup, *, token: str, cache: DeviceCache
+) -> DeviceIdentity:
+    """The device behind a bearer token, through the cache and the batched lookup."""
+    digest = _token_key(token)
+    identity = cache.get(digest)
+    if identity is None:
+        identity = await lookup.find("token_hash", digest[2:])
+        _require_known(identity)
+        assert identity is not None
+        cache.put(digest, identity)
+    return identity
+
+
+async def identify_by_tracker(
+    lookup: DeviceLookup, *, tracker_id: str, cache: DeviceCache
+) -> DeviceIdentity:
+    """The device behind a stock app's device identifier, through the batched lookup."""
+    digest = _tracker_key(tracker_id)
+    identity = cache.get(digest)
+    if identity is None:
+        identity = await lookup.find("tracker_hash", digest[2:])
+        _require_known(identity)
+        assert identity is not None
+        cache.put(digest, identity)
+    return identity
 
 
 def cached_by_token(cache: DeviceCache, token: str) -> DeviceIdentity | None:
