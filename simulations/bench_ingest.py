@@ -682,8 +682,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     quick = bool(args.quick)
-    duration_s = args.duration or (5.0 if quick else 20.0)
-    warm_limit_s = 6.0 if quick else 30.0
+    duration_s = args.duration or (4.0 if quick else 20.0)
+    warm_limit_s = 4.0 if quick else 40.0
     subscribers = args.subscribers if args.subscribers is not None else (300 if quick else 1000)
     orgs = 50 if quick else 100
     batch_phones = 1000 if quick else 2000
@@ -793,7 +793,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max(phases[k].requests - phases[k].errors, 0) * phases[k].pings_per_request
         for k in ("batches", "paced", "single")
     )
-    raw_insert = raw_insert_rows_per_s(database_url, rows=100_000 if quick else 400_000, chunk=2000)
+    raw_insert = raw_insert_rows_per_s(database_url, rows=60_000 if quick else 400_000, chunk=2000)
 
     from simulations.bench_geofence import false_geofence_events, geofence_us_per_ping
 
