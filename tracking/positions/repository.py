@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import delete, select, tuple_
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.sql import dialect_name, table_of
@@ -91,14 +90,6 @@ def _arrays(rows: Sequence[Row]) -> dict[str, list[Any]]:
     return arrays
 
 
-def _stored(row: Row) -> dict[str, Any]:
-    values = dict(zip(COLUMNS, row, strict=True))
-    for name in _OPTIONAL:
-        if values[name] is None:
-            values[name] = UNKNOWN_READING
-    return values
-
-
 def _loaded(values: Sequence[Any]) -> Row:
     unknown = UNKNOWN_READING
     return cast(
@@ -127,10 +118,22 @@ _SQLITE_INSERT: Final = (
 )
 
 
+_SQLITE_LATEST: Final = (
+    f"INSERT INTO last_positions ({', '.join(_LAST_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in _LAST_COLUMNS)}) ON CONFLICT (device_no) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _LAST_COLUMNS if name != "device_no")
+    + " WHERE last_positions.recorded_at < excluded.recorded_at"
+)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def _sqlite_row(row: Row) -> tuple[Any, ...]:
     unknown = UNKNOWN_READING
     return (
-        row[0].astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),
+        _sqlite_time(row[0]),
         row[1],
         row[2],
         row[3],
@@ -159,18 +162,23 @@ async def advance_latest(
         params["received_at"] = [received_at] * len(ordered)
         result = await connection.exec_driver_sql(_PG_LATEST, params)
         return {int(row[0]) for row in result.fetchall()}
+    # SQLite's writers hold the database lock (BEGIN IMMEDIATE), so reading the current fixes
+    # and then writing only the newer ones cannot race; two fixed statements replace one
+    # multi-row upsert whose SQL, and so its compilation, changed with every batch size.
     moved: set[int] = set()
+    received = _sqlite_time(received_at)
     for start in range(0, len(ordered), _SQLITE_CHUNK):
-        chunk = ordered[start : start + _SQLITE_CHUNK]
-        values = [{"received_at": received_at, **_stored(row)} for row in chunk]
-        insert = sqlite_insert(_LAST).values(values)
-        statement = insert.on_conflict_do_update(
-            index_elements=[_LAST.c.device_no],
-            set_={name: insert.excluded[name] for name in _LAST_COLUMNS if name != "device_no"},
-            where=_LAST.c.recorded_at < insert.excluded.recorded_at,
-        ).returning(_LAST.c.device_no)
-        result = await connection.execute(statement)
-        moved.update(int(row[0]) for row in result.fetchall())
+        chunk = [_sqlite_row(row) for row in ordered[start : start + _SQLITE_CHUNK]]
+        marks = ", ".join("?" for _ in chunk)
+        found = await connection.exec_driver_sql(
+            f"SELECT device_no, recorded_at FROM last_positions WHERE device_no IN ({marks})",  # noqa: S608
+            tuple(row[1] for row in chunk),
+        )
+        current: dict[int, str] = {int(hit[0]): str(hit[1]) for hit in found.fetchall()}
+        newer = [(received, *item) for item in chunk if current.get(item[1], "") < item[0]]
+        if newer:
+            await connection.exec_driver_sql(_SQLITE_LATEST, newer)
+            moved.update(int(item[2]) for item in newer)
     return moved
 
 
