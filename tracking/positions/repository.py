@@ -175,7 +175,9 @@ async def advance_latest(
             tuple(row[1] for row in chunk),
         )
         current: dict[int, str] = {int(hit[0]): str(hit[1]) for hit in found.fetchall()}
-        newer = [(received, *item) for item in chunk if current.get(item[1], "") < item[0]]
+        newer: list[tuple[Any, ...]] = [
+            (received, *item) for item in chunk if current.get(item[1], "") < item[0]
+        ]
         if newer:
             await connection.exec_driver_sql(_SQLITE_LATEST, newer)
             moved.update(int(item[2]) for item in newer)
