@@ -174,7 +174,8 @@ async def advance_latest(
             f"SELECT device_no, recorded_at FROM last_positions WHERE device_no IN ({marks})",  # noqa: S608
             tuple(row[1] for row in chunk),
         )
-        current: dict[int, str] = {int(hit[0]): str(hit[1]) for hit in found.fetchall()}
+        hits: Sequence[Any] = found.fetchall()
+        current: dict[int, str] = {int(hit[0]): str(hit[1]) for hit in hits}
         newer: list[tuple[Any, ...]] = [
             (received, *item) for item in chunk if current.get(item[1], "") < item[0]
         ]
