@@ -2,11 +2,12 @@
 
 One hub per process listens on the bus's ``positions`` channel (fed by every process's group
 commits). Subscribers are grouped by what they watch (an organization's devices, or one
-device); each group collects the newest position per device until the next tick, encodes
-one frame, and offers it to each of its subscribers. A subscriber that is still sending its
-previous frame does not queue frames: it keeps the newest position per device in a backlog
-and sends that as one frame when it is ready. Memory per subscriber is therefore bounded by
-the number of devices it may see, whatever the consumer's speed.
+device). A group sends at most one frame per tick: the first position after a quiet tick
+goes out at once, later ones collect (newest per device) until the tick is over; each frame
+is encoded once and offered to each of the group's subscribers. A subscriber that is still
+sending its previous frame does not queue frames: it keeps the newest position per device
+in a backlog and sends that as one frame when it is ready. Memory per subscriber is
+therefore bounded by the number of devices it may see, whatever the consumer's speed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import uuid
 from collections import Counter
 from collections.abc import Iterable
@@ -113,11 +115,12 @@ class Subscriber:
 
 
 class _Group:
-    __slots__ = ("pending", "subscribers")
+    __slots__ = ("pending", "sent_at", "subscribers")
 
     def __init__(self) -> None:
         self.subscribers: set[Subscriber] = set()
         self.pending: dict[str, dict[str, Any]] = {}
+        self.sent_at = -math.inf
 
 
 class LiveHub:
@@ -201,35 +204,46 @@ class LiveHub:
         if self._by_token[subscriber.token_id] <= 0:
             del self._by_token[subscriber.token_id]
 
-    def deliver(self, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        """Note positions for the next tick of each group that watches them."""
+    def deliver(self, items: Iterable[tuple[str, dict[str, Any]]], *, at: float) -> None:
+        """Hand positions to each group that watches them.
+
+        A group that sent nothing for a tick sends at once (a quiet fleet's first move is not
+        held back); otherwise the positions wait, coalesced, for the group's next tick.
+        """
         groups = self._groups
+        touched: list[_Group] = []
         for organization_id, position in items:
             device_id = position.get("device_id")
             if not isinstance(device_id, str):
                 continue
-            group = groups.get((organization_id, None))
-            if group is not None:
-                group.pending[device_id] = position
-            group = groups.get((organization_id, device_id))
-            if group is not None:
-                group.pending[device_id] = position
+            for key in ((organization_id, None), (organization_id, device_id)):
+                group = groups.get(key)
+                if group is not None:
+                    group.pending[device_id] = position
+                    touched.append(group)
+        for group in touched:
+            if group.pending and at - group.sent_at >= self._tick_s:
+                self._send(group, at)
 
-    def flush(self) -> None:
-        """Send each group's pending positions as one frame to each of its subscribers."""
+    def flush(self, *, at: float) -> None:
+        """Send each group's pending positions whose tick has come."""
         for group in self._groups.values():
-            if not group.pending:
-                continue
-            pending, group.pending = group.pending, {}
-            frame = positions_frame(pending.values())
-            self.frames += 1
-            for subscriber in group.subscribers:
-                subscriber.offer(frame, pending)
+            if group.pending and at - group.sent_at >= self._tick_s:
+                self._send(group, at)
+
+    def _send(self, group: _Group, at: float) -> None:
+        pending, group.pending = group.pending, {}
+        group.sent_at = at
+        frame = positions_frame(pending.values())
+        self.frames += 1
+        for subscriber in group.subscribers:
+            subscriber.offer(frame, pending)
 
     async def _read(self, subscription: Subscription) -> None:
+        loop = asyncio.get_running_loop()
         async for _channel, payload in subscription:
             try:
-                self.deliver(decode_positions(payload))
+                self.deliver(decode_positions(payload), at=loop.time())
             except Exception:
                 log.exception("a live positions message could not be routed")
 
@@ -237,8 +251,9 @@ class LiveHub:
         loop = asyncio.get_running_loop()
         next_heartbeat = loop.time() + self._heartbeat_s
         while True:
-            await asyncio.sleep(self._tick_s)
-            self.flush()
+            # Half-tick steps: a coalesced position waits at most a tick and a half.
+            await asyncio.sleep(self._tick_s / 2)
+            self.flush(at=loop.time())
             if loop.time() >= next_heartbeat:
                 next_heartbeat = loop.time() + self._heartbeat_s
                 for group in self._groups.values():
