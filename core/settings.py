@@ -67,6 +67,9 @@ class TrackingSettings(BaseModel):
     group_commit_linger_ms: float = Field(default=2.0, ge=0)
     """How long the writer waits for more pings after the first before it commits."""
     group_commit_max_rows: int = Field(default=5000, ge=1)
+    group_commits_in_flight: int = Field(default=2, ge=1)
+    """Group commits a process may have open at once (each on its own database connection;
+    SQLite serializes writers, so more than one buys nothing there)."""
     max_pending_rows: int = Field(default=200_000, ge=1)
     """Pings waiting for a commit beyond which ingest answers 503 instead of queueing more."""
     retention_days: int = Field(default=365, ge=1)

@@ -59,6 +59,7 @@ class TrackingRuntime:
             max_rows=settings.group_commit_max_rows,
             max_pending_rows=settings.max_pending_rows,
             on_commit=publish,
+            in_flight=settings.group_commits_in_flight if database.dialect == "postgresql" else 1,
         )
         lookup = None
         if database.dialect == "postgresql":

@@ -99,6 +99,26 @@ class TestGroupCommit:
         assert stats.commits < 20
         assert len(await latest_times(database)) == 100
 
+    async def test_two_commits_in_flight_store_overlapping_devices_once(
+        self, database: Database
+    ) -> None:
+        writer = PositionWriter(database, linger_s=0.001, in_flight=2)
+        await writer.start()
+        try:
+            # Twenty devices, each written by several racing requests with overlapping fixes.
+            await asyncio.gather(
+                *(
+                    writer.write(device(n % 20 + 1), rows(n % 20 + 1, range(k, k + 10)))
+                    for n in range(120)
+                    for k in (0, 5)
+                )
+            )
+        finally:
+            await writer.close()
+        assert await count_positions(database) == 20 * 15
+        newest = await latest_times(database)
+        assert newest == {n: T0 + timedelta(seconds=14) for n in range(1, 21)}
+
     async def test_every_answered_write_is_already_committed(
         self, writer: PositionWriter, database: Database
     ) -> None:

@@ -1,11 +1,14 @@
 """Group commit: the pings of many concurrent requests go into one transaction.
 
 A commit per request caps ingest at the database's commit rate. Instead each process runs one
-writer task: a request hands its rows over and waits; the writer gathers what arrived during
-a short linger (or until ``max_rows``), inserts it all with one statement, moves each device's
+writer: a request hands its rows over and waits; the writer gathers what arrived during a
+short linger (or until ``max_rows``), inserts it all with one statement, moves each device's
 newest fix forward, commits, and only then resolves every waiting request. A failed commit
-fails every request in it, so no ping is acknowledged that was not stored. While one commit
-is in flight the next batch gathers, so batches grow by themselves under load.
+fails every request in it, so no ping is acknowledged that was not stored. While a commit is
+in flight the next batch gathers, so batches grow by themselves under load; with
+``in_flight`` above one, that next batch may start its own commit on its own connection
+instead of waiting (each commit locks newest fixes in device order, so two cannot
+deadlock).
 """
 
 from __future__ import annotations
@@ -63,8 +66,15 @@ class PositionWriter:
         max_pending_rows: int = 200_000,
         on_commit: Callable[[Committed], Awaitable[None]] | None = None,
         store: PositionStore | None = None,
+        in_flight: int = 1,
     ) -> None:
-        self._store = store or store_for(database)
+        # Each commit in flight has its own store (its own connection on PostgreSQL), so the
+        # database works on one batch while the next is written.
+        self._stores = (
+            [store]
+            if store is not None
+            else [store_for(database) for _ in range(max(1, in_flight))]
+        )
         self._linger_s = linger_s
         self._max_rows = max_rows
         self._max_pending_rows = max_pending_rows
@@ -72,7 +82,7 @@ class PositionWriter:
         self._queue: deque[_Waiting] = deque()
         self._pending_rows = 0
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._commits = self._rows = self._requests = self._failures = 0
 
     @property
@@ -81,27 +91,33 @@ class PositionWriter:
         return WriterStats(self._commits, self._rows, self._requests, self._failures)
 
     async def start(self) -> None:
-        """Start the writer task."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="position-writer")
+        """Start the writer tasks."""
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._run(store), name=f"position-writer-{n}")
+                for n, store in enumerate(self._stores)
+            ]
 
     async def close(self) -> None:
         """Commit what is waiting, then stop."""
-        if self._task is None:
+        if not self._tasks:
             return
         while self._queue:
-            await self._flush()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
-        await self._store.close()
+            await self._flush(self._stores[0])
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for store in self._stores:
+            await store.close()
 
     async def write(self, device: DeviceIdentity, rows: Sequence[Row]) -> None:
         """Store a request's rows; returns once they are committed, raises if they are not."""
         if not rows:
             return
-        if self._task is None:
+        if not self._tasks:
             raise Unavailable("position storage is not running", code="ingest_stopped")
         if self._pending_rows + len(rows) > self._max_pending_rows:
             raise Unavailable("too many positions waiting to be stored", code="ingest_busy")
@@ -111,16 +127,16 @@ class PositionWriter:
         self._wake.set()
         await done
 
-    async def _run(self) -> None:
+    async def _run(self, store: PositionStore) -> None:
         while True:
             if not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
             if self._linger_s > 0 and self._pending_rows < self._max_rows:
                 await asyncio.sleep(self._linger_s)
-            await self._flush()
+            await self._flush(store)
 
-    async def _flush(self) -> None:
+    async def _flush(self, store: PositionStore) -> None:
         batch: list[_Waiting] = []
         count = 0
         while self._queue and count < self._max_rows:
@@ -144,7 +160,7 @@ class PositionWriter:
                     newest[row[1]] = row
 
         try:
-            moved = await self._store.store(rows, list(newest.values()), received_at=now())
+            moved = await store.store(rows, list(newest.values()), received_at=now())
         except Exception as error:
             self._failures += 1
             log.warning("group commit of %d positions failed: %s", count, type(error).__name__)
