@@ -6,13 +6,17 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from accounts.tokens import TokenCache
+from api import ingest
 from api.deps import IdempotentReplay
 from api.errors import install_error_handlers
+from api.ingest import IngestEndpoints
 from api.limits import BodyLimitMiddleware, RateLimiter
 from api.logs import RequestIdMiddleware, configure_logging
 from api.routers import (
@@ -22,10 +26,12 @@ from api.routers import (
     events,
     fleet,
     health,
+    live,
     market,
     market_feed,
     orders,
     plans,
+    tracking,
 )
 from api.runtime import Runtime
 from api.sweeper import sweep_forever
@@ -34,6 +40,7 @@ from core.database import Database
 from core.settings import Settings, get_settings
 from core.signing import key_ring_from_settings
 from dispatch.deliveries.solver import Solver, SplitSolver
+from tracking.runtime import TrackingRuntime
 
 DESCRIPTION = """
 Dispatch and tracking for bulk B2B freight: a load market carriers grab from, fleet splits,
@@ -49,6 +56,21 @@ the same.
 def _operation_id(route: APIRoute) -> str:
     # Generated mobile clients turn these into method names: keep them short and readable.
     return route.name
+
+
+class HaulpointAPI(FastAPI):
+    """FastAPI, with the device ingest endpoints answered before its per-request machinery."""
+
+    ingest: IngestEndpoints | None = None
+    ingest_stack: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoints, stack = self.ingest, self.ingest_stack
+        if endpoints is not None and stack is not None and endpoints.handles(scope):
+            scope["app"] = self
+            await stack(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -83,6 +105,9 @@ def create_app(
             time_limit_s=settings.deliveries.solve_time_limit_s,
             threads=settings.deliveries.solver_threads,
         )
+        tracking_runtime = TrackingRuntime.build(
+            database=db, bus=event_bus, settings=settings.tracking
+        )
         app.state.runtime = runtime = Runtime(
             settings=settings,
             database=db,
@@ -93,7 +118,13 @@ def create_app(
                 burst=settings.security.login_burst,
             ),
             solver=solver or own_solver,
+            tracking=tracking_runtime,
+            ingest_limiter=RateLimiter(
+                rate_per_s=settings.tracking.ingest_rate_per_s,
+                burst=settings.tracking.ingest_burst,
+            ),
         )
+        await tracking_runtime.start()
         sweeper = None
         if sweep:
             sweeper = asyncio.create_task(
@@ -107,6 +138,7 @@ def create_app(
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            await tracking_runtime.close()
             # Closing waits for a solve under way: off the loop, so shutdown stays responsive.
             await asyncio.to_thread(own_solver.close)
             if own_bus:
@@ -114,7 +146,7 @@ def create_app(
             if own_database:
                 await db.dispose()
 
-    app = FastAPI(
+    app = HaulpointAPI(
         title="Haulpoint API",
         version="0.1.0",
         description=DESCRIPTION,
@@ -133,6 +165,10 @@ def create_app(
             headers={"Idempotent-Replayed": "true"},
         )
 
+    app.ingest = IngestEndpoints(noop_endpoint=settings.tracking.noop_endpoint)
+    app.ingest_stack = RequestIdMiddleware(
+        BodyLimitMiddleware(app.ingest, max_bytes=settings.limits.max_body_bytes)
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     for router in (
@@ -146,9 +182,30 @@ def create_app(
         market_feed.router,
         plans.router,
         deliveries.router,
+        tracking.router,
+        live.router,
     ):
         app.include_router(router)
+    _document_ingest(app)
     return app
+
+
+def _document_ingest(app: FastAPI) -> None:
+    # The ingest endpoints are plain ASGI (api/ingest.py); add their description by hand.
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        document["paths"].update(ingest.openapi_paths())
+        components = document.setdefault("components", {})
+        for section, entries in ingest.openapi_components().items():
+            components.setdefault(section, {}).update(entries)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def serve_app() -> FastAPI:

@@ -1,4 +1,4 @@
-"""The ``haulpoint`` command: serve, migrate, demo, simulate, verify."""
+"""The ``haulpoint`` command: serve, migrate, demo, simulate, verify, purge."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 
 from api.demo import DEMO_PASSWORD, DemoAccount, seed
+from api.demo_fleet import DemoTruck, drive_in_background, seed_fleet
 from api.logs import configure_logging
 from core.bundle import BundleCheck, verify_bundle
 from core.clock import now
@@ -22,6 +23,7 @@ from core.database import Database
 from core.settings import Settings, get_settings
 from core.signing import key_ring_from_settings
 from migrations import upgrade
+from tracking.positions.service import purge_positions
 
 SELF_CONSISTENT_ONLY = (
     "checked against the keys inside the bundle only: this proves the bundle is"
@@ -46,6 +48,21 @@ def migrate(settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     dialect = asyncio.run(_migrate(settings))
     print(f"database migrated to head ({dialect})")
+
+
+async def _purge(settings: Settings, days: int) -> int:
+    database = Database(settings.database_url, settings.database)
+    try:
+        return await purge_positions(database, older_than_days=days)
+    finally:
+        await database.dispose()
+
+
+def purge(settings: Settings, *, days: int | None) -> None:
+    """Delete positions older than the retention period (or ``days``)."""
+    keep_days = days if days is not None else settings.tracking.retention_days
+    deleted = asyncio.run(_purge(settings, keep_days))
+    print(f"deleted {deleted} positions recorded more than {keep_days} days ago")
 
 
 def serve(
@@ -101,16 +118,20 @@ def demo(settings: Settings, *, host: str, port: int) -> None:
     get_settings.cache_clear()
     settings = get_settings()
 
-    async def prepare() -> list[DemoAccount]:
+    async def prepare() -> tuple[list[DemoAccount], list[DemoTruck]]:
         database = Database(url, settings.database, key_ring=key_ring_from_settings(settings))
         try:
             await upgrade(database.engine)
-            return await seed(database)
+            made = await seed(database)
+            return made, await seed_fleet(database, made)
         finally:
             await database.dispose()
 
-    accounts = asyncio.run(prepare())
-    _print_accounts(accounts, f"http://{host}:{port}")
+    accounts, trucks = asyncio.run(prepare())
+    base_url = f"http://{host}:{port}"
+    _print_accounts(accounts, base_url)
+    _print_fleet(accounts, trucks, base_url)
+    drive_in_background(base_url, trucks)
     serve(settings, host=host, port=port, workers=1, apply_migrations=False)
 
 
@@ -179,6 +200,23 @@ def simulate(model: str, options: Sequence[str]) -> None:
     runpy.run_module(SIMULATIONS[model], run_name="__main__", alter_sys=True)
 
 
+def _print_fleet(
+    accounts: Sequence[DemoAccount], trucks: Sequence[DemoTruck], base_url: str
+) -> None:
+    print("Trucks on the road (their phones post pings to the ingest API every few seconds):")
+    for truck in trucks:
+        print(f"  {truck.carrier:<20} {truck.driver:<20} device {truck.device_id}")
+    dispatcher = next(
+        a for a in accounts if a.organization == "Rapid Haulage" and a.role == "dispatcher"
+    )
+    print()
+    print("Watch them move (server-sent events, one line per tick):")
+    print(f'  curl -N "{base_url}/v1/live/positions/sse?access_token={dispatcher.token}"')
+    print("or over a websocket at")
+    print(f"  {base_url.replace('http', 'ws', 1)}/v1/live/positions?access_token=<token>")
+    print()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="haulpoint", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -200,6 +238,13 @@ def _parser() -> argparse.ArgumentParser:
         "--keys", type=Path, help="the platform's JWKS, obtained independently, to trust"
     )
     verify_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
+    purge_cmd = commands.add_parser("purge", help="delete positions past the retention period")
+    purge_cmd.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="keep this many days (default: HAULPOINT_TRACKING__RETENTION_DAYS)",
+    )
     return parser
 
 
@@ -225,6 +270,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         simulate(args.model, args.options)
     elif args.command == "demo":
         demo(settings, host=args.host, port=args.port)
+    elif args.command == "purge":
+        if args.days is not None and args.days < 1:
+            print("--days must be at least 1", file=sys.stderr)
+            return 2
+        purge(settings, days=args.days)
     return 0
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import HTTPConnection
 
 from accounts import service as accounts
 from accounts.enums import Role, Scope
@@ -24,7 +25,7 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="A session token from login, or an API key")
 
 
-def get_runtime(request: Request) -> Runtime:
+def get_runtime(request: HTTPConnection) -> Runtime:
     """The app's runtime."""
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -42,20 +43,32 @@ def get_key_ring(runtime: RuntimeDep) -> KeyRing:
 
 
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
+STREAM_PATH_PREFIX = "/v1/live/"
+"""Live streams also take the token as ``?access_token=``: browsers cannot set headers on
+WebSocket and EventSource requests (the access log records paths, never query strings)."""
+
+
+def _presented_token(
+    connection: HTTPConnection, credentials: HTTPAuthorizationCredentials | None
+) -> str | None:
+    if credentials is not None:
+        return credentials.credentials
+    if connection.url.path.startswith(STREAM_PATH_PREFIX):
+        return connection.query_params.get("access_token") or None
+    return None
 
 
 async def maybe_principal(
-    request: Request,
+    request: HTTPConnection,
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """The caller if a bearer token was sent (a bad one is refused), else None."""
-    if credentials is None:
+    token = _presented_token(request, credentials)
+    if token is None:
         return None
     async with runtime.database.session() as session:
-        principal = await accounts.authenticate(
-            session, token=credentials.credentials, cache=runtime.tokens
-        )
+        principal = await accounts.authenticate(session, token=token, cache=runtime.tokens)
     request.state.principal = principal
     return principal
 

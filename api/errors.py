@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -71,6 +72,11 @@ def _field_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
 
 async def _domain_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
+    return domain_problem(error, instance=request.url.path)
+
+
+def domain_problem(error: DomainError, *, instance: str | None) -> Response:
+    """The problem+json response for a domain error."""
     headers = {"Retry-After": str(RETRY_AFTER_S)} if error.status in (429, 503) else None
     if error.status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
@@ -79,7 +85,7 @@ async def _domain_error(request: Request, error: Exception) -> Response:
         code=error.code,
         title=error.title,
         detail=error.detail,
-        instance=request.url.path,
+        instance=instance,
         errors=[
             {"field": ".".join(map(str, e.loc)), "loc": list(e.loc), "msg": e.msg, "type": e.type}
             for e in error.errors
@@ -168,4 +174,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(InterfaceError, _database_down)
+    # Every pooled connection busy past the pool's timeout: as unavailable as a dead database.
+    app.add_exception_handler(PoolTimeout, _database_down)
     app.add_exception_handler(Exception, _unexpected)

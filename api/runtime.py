@@ -11,6 +11,7 @@ from core.bus import Bus
 from core.database import Database
 from core.settings import Settings
 from dispatch.deliveries.solver import Solver
+from tracking.runtime import TrackingRuntime
 
 
 @dataclass
@@ -22,5 +23,7 @@ class Runtime:
     bus: Bus
     tokens: TokenCache
     login_limiter: RateLimiter
+    tracking: TrackingRuntime
+    ingest_limiter: RateLimiter
     solver: Solver | None = None
     extras: dict[str, Any] = field(default_factory=dict)

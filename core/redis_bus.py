@@ -1,4 +1,12 @@
-"""The Redis pub/sub bus: fan-out across API processes, reconnecting after a drop."""
+"""The Redis pub/sub bus: fan-out across API processes, reconnecting after a drop.
+
+One pub/sub connection per process feeds every local subscriber. When it drops (Redis
+restarts, the network blips, a proxy closes idle connections), the reader reconnects with
+backoff and subscribes again to every channel someone here still listens on, including
+channels subscribed to while Redis was away. A connection that goes silent without an error
+is caught by periodic health-check pings. Messages published while the connection was down
+are lost (the bus is at most once): clients catch up from the event log.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,10 @@ import contextlib
 import logging
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.bus import DEFAULT_QUEUE_SIZE, LocalFanout, Subscription
@@ -18,19 +29,30 @@ log = logging.getLogger(__name__)
 _LIFELINE = "haulpoint:lifeline"
 _PREFIX = "haulpoint:"
 _REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+_HEALTH_CHECK_S = 10
 
 
 class RedisBus:
     """Publishes to Redis; one pub/sub connection per process feeds local subscribers."""
 
     def __init__(self, url: str, *, reconnect_max_s: float = 5.0) -> None:
-        self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        # A publish that finds its pooled connection dead reconnects and tries again.
+        self._client = redis.Redis.from_url(
+            url,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+            socket_keepalive=True,
+            health_check_interval=_HEALTH_CHECK_S,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        )
         self._fanout = LocalFanout()
         self._reconnect_max_s = reconnect_max_s
         self._pubsub: redis.client.PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self.connected = asyncio.Event()
+        self.reconnects = 0
 
     async def start(self) -> None:
         """Open the pub/sub connection and start reading."""
@@ -42,16 +64,14 @@ class RedisBus:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        if self._pubsub is not None:
-            with contextlib.suppress(*_REDIS_ERRORS):
-                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._drop_pubsub()
         await self._client.aclose()
 
     async def publish(self, channel: str, payload: bytes) -> None:
         """Publish to every process; a Redis outage loses the message (clients catch up)."""
         try:
             await self._client.publish(_PREFIX + channel, payload)
-        except _REDIS_ERRORS:
+        except (*_REDIS_ERRORS, RedisError):
             log.warning("bus publish failed on %s; subscribers will catch up", channel)
 
     async def subscribe(self, *channels: str, maxsize: int = DEFAULT_QUEUE_SIZE) -> Subscription:
@@ -60,6 +80,7 @@ class RedisBus:
         async with self._lock:
             new = self._fanout.add(subscription)
             if new and self._pubsub is not None and self.connected.is_set():
+                # On failure the reader sees the broken connection and resubscribes everything.
                 with contextlib.suppress(*_REDIS_ERRORS):
                     await self._pubsub.subscribe(*(_PREFIX + c for c in new))
         return subscription
@@ -77,29 +98,41 @@ class RedisBus:
         async with self._lock:
             channels = [_LIFELINE, *(_PREFIX + c for c in self._fanout.channels)]
             await pubsub.subscribe(*channels)
+            self._pubsub = pubsub
         return pubsub
+
+    async def _drop_pubsub(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with contextlib.suppress(*_REDIS_ERRORS, RedisError):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _read_forever(self) -> None:
         delay = 0.1
         while True:
             try:
-                self._pubsub = await self._connect()
+                pubsub = await self._connect()
                 self.connected.set()
                 delay = 0.1
                 log.info("bus connected to redis")
                 while True:
-                    message = await self._pubsub.get_message(timeout=1.0)
+                    message = await pubsub.get_message(timeout=1.0)
                     if message is None or message.get("type") != "message":
                         continue
                     channel = message["channel"].decode()
                     if channel.startswith(_PREFIX):
                         self._fanout.deliver(channel[len(_PREFIX) :], message["data"])
-            except _REDIS_ERRORS:
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                # Connection trouble is expected; anything else is logged loudly, and either
+                # way the reader must survive or this process goes deaf.
+                if isinstance(error, _REDIS_ERRORS):
+                    log.warning("bus lost redis; reconnecting in %.1f s", delay)
+                else:
+                    log.exception("bus reader failed; reconnecting in %.1f s", delay)
                 self.connected.clear()
-                log.warning("bus lost redis; reconnecting in %.1f s", delay)
-                if self._pubsub is not None:
-                    with contextlib.suppress(*_REDIS_ERRORS):
-                        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
-                self._pubsub = None
+                self.reconnects += 1
+                await self._drop_pubsub()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._reconnect_max_s)

@@ -103,6 +103,32 @@ class DeliverySettings(BaseModel):
     solver_threads: int = Field(default=1, ge=1, le=16)
 
 
+class TrackingSettings(BaseModel):
+    """Ping ingest, positions and live streams."""
+
+    public_url: str | None = None
+    """The base URL devices reach the API at (for setup instructions); else the request's."""
+    device_cache_s: float = Field(default=600.0, ge=0)
+    """How long a process trusts a checked device credential. Revocations and rotations reach
+    every process over the bus at once; this is the backstop for a message the bus lost."""
+    ingest_rate_per_s: float = Field(default=10.0, gt=0)
+    ingest_burst: int = Field(default=60, ge=1)
+    group_commit_linger_ms: float = Field(default=2.0, ge=0)
+    """How long the writer waits for more pings after the first before it commits."""
+    group_commit_max_rows: int = Field(default=5000, ge=1)
+    group_commits_in_flight: int = Field(default=2, ge=1)
+    """Group commits a process may have open at once (each on its own database connection;
+    SQLite serializes writers, so more than one buys nothing there)."""
+    max_pending_rows: int = Field(default=200_000, ge=1)
+    """Pings waiting for a commit beyond which ingest answers 503 instead of queueing more."""
+    retention_days: int = Field(default=365, ge=1)
+    live_tick_ms: float = Field(default=50.0, gt=0)
+    live_heartbeat_s: float = Field(default=15.0, gt=0)
+    live_connections_per_token: int = Field(default=5, ge=1)
+    noop_endpoint: bool = False
+    """Benchmarks only: expose an ingest endpoint that reads the body and stores nothing."""
+
+
 class Settings(BaseSettings):
     """All of Haulpoint's configuration."""
 
@@ -123,6 +149,8 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     market: MarketSettings = MarketSettings()
     deliveries: DeliverySettings = DeliverySettings()
+
+    tracking: TrackingSettings = TrackingSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")

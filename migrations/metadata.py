@@ -9,6 +9,8 @@ import dispatch.deliveries.models
 import dispatch.fleet.models
 import dispatch.market.models
 import dispatch.orders.models
+import tracking.devices.models
+import tracking.positions.models
 from core.models import metadata
 
 __all__ = ["metadata"]
@@ -21,4 +23,6 @@ _loaded = (
     dispatch.fleet.models,
     dispatch.market.models,
     dispatch.orders.models,
+    tracking.devices.models,
+    tracking.positions.models,
 )

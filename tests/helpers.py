@@ -80,3 +80,38 @@ async def login(client: httpx.AsyncClient, email: str) -> str:
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+@dataclass
+class Device:
+    """A registered device, its secrets and the carrier that owns it."""
+
+    id: uuid.UUID
+    number: int
+    token: str
+    tracker_id: str
+    owntracks_user: str
+    setup: list[dict[str, Any]]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Authorization headers for the device's token."""
+        return bearer(self.token)
+
+
+async def register_device(
+    client: httpx.AsyncClient, org: Org, *, name: str = "Truck phone", **binding: Any
+) -> Device:
+    """Register a device for a vehicle (a fresh vehicle id unless a binding is given)."""
+    body = {"name": name, **(binding or {"vehicle_id": str(uuid.uuid4())})}
+    response = await client.post("/v1/devices", headers=org.headers, json=body)
+    assert response.status_code == 201, response.text
+    data = response.json()
+    return Device(
+        id=uuid.UUID(data["device"]["id"]),
+        number=data["device"]["number"],
+        token=data["credentials"]["token"],
+        tracker_id=data["credentials"]["tracker_id"],
+        owntracks_user=data["credentials"]["owntracks_user"],
+        setup=data["setup"],
+    )

@@ -1,7 +1,7 @@
 """deliveries: outbound deliveries, delivery plans, booking ledgers, delivery numbers
 
 Revision ID: 4b495d2311f9
-Revises: eaf90ad4ce12
+Revises: 43b939d3b7c9
 Create Date: 2026-11-27 12:06:20.715328
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import core.types
 
 revision: str = '4b495d2311f9'
-down_revision: str | Sequence[str] | None = 'eaf90ad4ce12'
+down_revision: str | Sequence[str] | None = '43b939d3b7c9'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
