@@ -89,6 +89,7 @@ from dispatch.deliveries.splitting import (
     trip_quantity,
 )
 from dispatch.fleet.capability import LoadNeeds
+from dispatch.fleet.enums import BodyType as FleetBody
 from dispatch.fleet.models import Vehicle as VehicleRow
 from dispatch.guards import check_version, require_dispatcher
 from dispatch.market.enums import BookingState
@@ -310,6 +311,10 @@ async def commit_plan(
     trips = [decode_trip(trip) for trip in draft.trips]
     await repository.lock_vehicles(session, (uuid.UUID(trip.vehicle_id) for trip in trips))
     replaced_ids = {uuid.UUID(entry["id"]) for entry in draft.replaces}
+    # Said first, so a plan that lost the race reads as such and not as a fleet problem;
+    # the ledger's conditional UPDATE below is what actually keeps the units single.
+    released = sum(int(entry["quantity"]) for entry in draft.replaces)
+    await _check_room(session, booking, draft.quantity - released)
     terms = SplitTerms.model_validate(draft.inputs)
     current = await _context(
         session,
@@ -342,18 +347,24 @@ async def commit_plan(
         await _retire(session, principal, uuid.UUID(entry["id"]), int(entry["version"]))
     await repository.ensure_ledger(session, booking)
     if not await repository.plan_quantity(session, booking_id=booking.id, quantity=draft.quantity):
-        ledger = await repository.ledger(session, booking.id)
-        left = ledger.unplanned_quantity if ledger else booking.quantity
-        raise BookingOvercommitted(
-            f"the booking has {left} {booking.unit.value} unplanned; this plan carries "
-            f"{draft.quantity}: another plan was committed first",
-            extra={"unplanned_quantity": left},
-        )
+        await _check_room(session, booking, draft.quantity)
+        raise BookingOvercommitted("another plan was committed first")
     deliveries = await _create_deliveries(
         session, principal, committed, booking, offer, order, request, trips, terms
     )
     await _record_split(session, principal, committed, booking, deliveries)
     return committed, deliveries
+
+
+async def _check_room(session: AsyncSession, booking: Booking, quantity: int) -> None:
+    ledger = await repository.ledger(session, booking.id)
+    left = booking.quantity if ledger is None else ledger.unplanned_quantity
+    if quantity > left:
+        raise BookingOvercommitted(
+            f"the booking has {left} {booking.unit.value} unplanned; this plan needs "
+            f"{quantity}: another plan was committed first",
+            extra={"unplanned_quantity": left},
+        )
 
 
 async def discard_plan(
@@ -469,7 +480,7 @@ async def _context(
     needs = LoadNeeds(
         hazard_class=offer.hazard_class,
         food_grade=offer.food_grade,
-        body_types=frozenset(offer.body_types),
+        body_types=frozenset(FleetBody(body) for body in offer.body_types),
     )
     fleet = await _fleet(
         session, booking, terms, cargo, needs, route, lost=set(lost), strict=strict

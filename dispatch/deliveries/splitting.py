@@ -134,7 +134,7 @@ class CargoTerms:
             problems.append(
                 ("density_kg_per_m3", "a booking in litres needs the product's density")
             )
-        if self.liquid and self.density_kg_per_m3 is None:
+        elif self.liquid and self.density_kg_per_m3 is None:
             problems.append(("density_kg_per_m3", "a liquid needs its density"))
         return problems
 

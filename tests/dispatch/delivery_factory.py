@@ -45,6 +45,7 @@ class DriverAccount:
         return bearer(self.token)
 
 
+_RATE_BASES = {"l": "per_m3", "pallet": "per_unit", "piece": "per_unit"}
 SILO: dict[str, Any] = {"body_type": "silo", "payload_kg": 26_000, "volume_l": 60_000}
 
 
@@ -74,6 +75,7 @@ async def booked(
         quantity=quantity,
         min_lot=None,
         body_types=list(body_types),
+        rate_basis=_RATE_BASES.get(deal.order["unit"], "per_tonne"),
     )
     response = await grab(client, haulier, offer["id"], quantity)
     assert response.status_code == 201, response.text
