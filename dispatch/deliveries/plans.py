@@ -151,7 +151,11 @@ async def prepare_replan(
     every open one with the ``all_open`` scope; the rest stay and keep their trucks' time.
     """
     booking, offer, order = await carrier_booking(session, principal, data.booking_id)
-    terms = data.terms or await _last_terms(session, booking.id)
+    # The vehicles named for the first split may be the ones now lost: reused terms plan
+    # with every truck that fits.
+    terms = data.terms or (await _last_terms(session, booking.id)).model_copy(
+        update={"vehicles": None}
+    )
     open_deliveries = await repository.deliveries_of_booking(
         session, booking.id, states=REPLANNABLE_STATES
     )
@@ -408,7 +412,8 @@ async def carrier_booking(
     return booking, offer, order
 
 
-def _fleet_vehicle(row: VehicleRow) -> FleetVehicle:
+def fleet_vehicle(row: VehicleRow) -> FleetVehicle:
+    """A vehicle row as the split sees it."""
     return FleetVehicle(
         id=row.id,
         plate=row.plate,
@@ -556,7 +561,7 @@ async def _fleet(
         if row is None:
             errors.append(FieldError(where, "not a vehicle of your fleet", "vehicle_not_found"))
             continue
-        vehicle = _fleet_vehicle(row)
+        vehicle = fleet_vehicle(row)
         refused = refusal(vehicle, needs, cargo, probe)
         if refused is None and vehicle.id in lost:
             refused = ("vehicle_lost", f"{vehicle.plate} is out of this plan")
