@@ -64,6 +64,7 @@ from dispatch.deliveries.schemas import (
     RemoveTrip,
     ReplanCreate,
     SplitTerms,
+    VehicleChoice,
 )
 from dispatch.deliveries.solver import Solver
 from dispatch.deliveries.splitting import (
@@ -121,8 +122,6 @@ class SplitContext:
     order: SalesOrder
     kind: PlanKind
     terms: SplitTerms
-    cargo: CargoTerms
-    lane: Lane
     request: SplitRequest
     quantity: int
     replaces: tuple[OutboundDelivery, ...] = ()
@@ -277,7 +276,7 @@ async def edit_plan(
             code="edit_invalid",
             errors=[FieldError(("body", "edits", error.index, "trip"), str(error))],
         ) from error
-    plan = _plan_of(draft, edited, request)
+    plan = stored_plan(draft, edited, request)
     violations = validate_plan(request, plan)
     if violations:
         raise _invalid("the edits break the split's rules; nothing was changed", violations)
@@ -333,7 +332,7 @@ async def commit_plan(
         strict=False,
     )
     request = dataclasses.replace(current.request, cargo=stored.cargo)
-    violations = validate_plan(request, _plan_of(draft, trips, request))
+    violations = validate_plan(request, stored_plan(draft, trips, request))
     if violations:
         raise _invalid(
             "the plan no longer fits the fleet or the window: edit it or preview again",
@@ -524,8 +523,6 @@ async def _context(
         order=order,
         kind=kind,
         terms=terms,
-        cargo=cargo,
-        lane=route,
         request=request,
         quantity=quantity,
         replaces=tuple(replaces),
@@ -588,8 +585,8 @@ async def _fleet(
     return fleet
 
 
-def _pick(choice: object, name: str, default: int) -> int:
-    value = getattr(choice, name, None) if choice is not None else None
+def _pick(choice: VehicleChoice | None, name: str, default: int) -> int:
+    value = None if choice is None else getattr(choice, name)
     return default if value is None else int(value)
 
 
@@ -648,7 +645,8 @@ def _apply(request: SplitRequest, trips: list[Trip], data: PlanEdit) -> list[Tri
     return apply_edits(request, trips, ops)
 
 
-def _plan_of(draft: DeliveryPlan, trips: Sequence[Trip], request: SplitRequest) -> Plan:
+def stored_plan(draft: DeliveryPlan, trips: Sequence[Trip], request: SplitRequest) -> Plan:
+    """A draft's trips as the planner's plan, for the validator."""
     return Plan(
         kind=CargoKind(request.kind),
         status=PlanStatus(draft.status),

@@ -35,7 +35,7 @@ class SplitSolver:
     even the first solve holds up the event loop.
     """
 
-    def __init__(self, *, processes: int, time_limit_s: float, threads: int = 1) -> None:
+    def __init__(self, *, processes: int, time_limit_s: float, threads: int = 8) -> None:
         self.processes = processes
         self.time_limit_s = time_limit_s
         self.threads = threads

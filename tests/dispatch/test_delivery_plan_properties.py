@@ -18,7 +18,7 @@ from core.clock import FrozenClock
 from core.database import Database
 from dispatch.deliveries import repository
 from dispatch.deliveries.codec import decode_request, decode_trip
-from dispatch.deliveries.plans import _plan_of
+from dispatch.deliveries.plans import stored_plan
 from dispatch.planning import validate_plan
 from tests.dispatch.delivery_factory import booked, commit, preview
 from tests.dispatch.market_factory import trade
@@ -198,7 +198,7 @@ class TestSplitsNeverOverload:
         assert stored is not None
         request = decode_request(stored.request)
         trips = [decode_trip(trip) for trip in stored.trips]
-        assert validate_plan(request, _plan_of(stored, trips, request)) == []
+        assert validate_plan(request, stored_plan(stored, trips, request)) == []
         committed = await commit(client, deal_booked, plan)
         assert committed.status_code == 201, committed.text
         deliveries = committed.json()["deliveries"]

@@ -8,7 +8,7 @@ import random
 import time
 
 from dispatch.deliveries.solver import SplitSolver
-from dispatch.planning import BodyType, Item, ItemCargo, SplitRequest, validate_plan
+from dispatch.planning import BodyType, Item, ItemCargo, Plan, SplitRequest, validate_plan
 from tests.dispatch.planning_factories import truck, window
 
 
@@ -56,18 +56,22 @@ class TestSplitSolver:
 
         ticker = asyncio.create_task(tick())
         started = time.perf_counter()
+        plans: list[Plan] = []
         try:
-            plan = await solver.solve(request, time_limit_s=60)
+            # solve again until the worker has been busy long enough to tell
+            while time.perf_counter() - started < 0.6 and len(plans) < 20:
+                plans.append(await solver.solve(request, time_limit_s=60))
         finally:
             solving = False
             await ticker
             await asyncio.to_thread(solver.close)
         elapsed = time.perf_counter() - started
-        assert plan.ok
-        assert validate_plan(request, plan) == []
-        # the pool's limit wins over the caller's (plus start-up and a little slack)
-        assert plan.solve_s <= 1.5 + 0.5
-        assert elapsed > 0.3
+        for plan in plans:
+            assert plan.ok
+            assert validate_plan(request, plan) == []
+            # the pool's limit wins over the caller's (plus a little slack)
+            assert plan.solve_s <= 1.5 + 0.5
+        assert elapsed >= 0.6
         # a solve on the loop's thread would have starved the ticker for all that time
         assert ticks * 0.01 >= 0.5 * elapsed
 
