@@ -9,7 +9,7 @@ import httpx
 
 from core.clock import FrozenClock
 from tests.dispatch.delivery_factory import Booked, booked, commit, preview
-from tests.dispatch.market_factory import SUGAR_T
+from tests.dispatch.market_factory import SUGAR_T, grab, post_offer
 from tests.helpers import signup
 
 TANKER = {
@@ -312,3 +312,23 @@ class TestCommit:
         assert (late.status_code, late.json()["code"]) == (409, "booking_overcommitted")
         nothing = await preview(client, deal)
         assert (nothing.status_code, nothing.json()["code"]) == (422, "nothing_to_plan")
+
+
+class TestTrucksSharedBetweenBookings:
+    async def test_a_second_booking_is_planned_around_the_first_ones_trips(
+        self, client: httpx.AsyncClient, clock: FrozenClock
+    ) -> None:
+        first = await booked(client, quantity=50 * SUGAR_T)
+        made = await commit(client, first, await drafted(client, first))
+        busy = {(d["vehicle_id"], d["planned_day"]) for d in made.json()["deliveries"]}
+        assert len(busy) == 2  # both trucks' one trip of the first day
+        # the same carrier books a second load of the same order on the same trucks
+        offer = await post_offer(
+            client, first.deal.seller, first.deal.order_id, quantity=40 * SUGAR_T, min_lot=None
+        )
+        second = await grab(client, first.carrier, offer["id"], 40 * SUGAR_T)
+        again = Booked(deal=first.deal, carrier=first.carrier, booking=second.json(), offer=offer)
+        plan = await drafted(client, again)
+        planned = {(t["vehicle_id"], t["day"]) for t in plan["trips"]}
+        assert planned.isdisjoint(busy)
+        assert sum(t["quantity"] for t in plan["trips"]) == 40 * SUGAR_T
