@@ -179,22 +179,30 @@ class TestEdits:
     async def test_an_edit_that_breaks_a_rule_is_refused_with_its_violations(
         self, client: httpx.AsyncClient, clock: FrozenClock
     ) -> None:
-        deal = await booked(client, quantity=90 * SUGAR_T)
+        deal = await booked(client, quantity=100 * SUGAR_T)
         plan = await drafted(client, deal)
-        assert sorted(t["quantity"] for t in plan["trips"]) == [12_000, 26_000, 26_000, 26_000]
-        full = next(t for t in plan["trips"] if t["quantity"] == 26_000)
-        # a full trip after the 12 t one leaves the trip below 80 % no longer the last
-        refused = await edit(
-            client, deal, plan, {"op": "move", "trip": full["index"], "day": "2026-03-05"}
-        )
-        assert refused.status_code == 422
-        assert refused.json()["code"] == "plan_invalid"
-        assert {v["kind"] for v in refused.json()["violations"]} == {"min_fill"}
+        outside = await edit(client, deal, plan, {"op": "move", "trip": 0, "day": "2026-03-09"})
+        assert outside.status_code == 422
+        assert outside.json()["code"] == "plan_invalid"
+        assert {v["kind"] for v in outside.json()["violations"]} == {"day"}
         over = await edit(client, deal, plan, {"op": "quantity", "trip": 0, "quantity": 27_000})
         assert over.status_code == 422
         kinds = {v["kind"] for v in over.json()["violations"]}
         assert kinds == {"payload", "quantity"}
         assert {e["field"] for e in over.json()["errors"]} == {"trips.0", "plan"}
+        # two trips of one truck below 80 % full: only the last trip may be
+        low = [
+            {"op": "quantity", "trip": 0, "quantity": 10_000},
+            {
+                "op": "add",
+                "vehicle_id": plan["trips"][0]["vehicle_id"],
+                "day": "2026-03-05",
+                "quantity": plan["trips"][0]["quantity"] - 10_000,
+            },
+        ]
+        under = await edit(client, deal, plan, *low)
+        assert under.status_code == 422
+        assert "min_fill" in {v["kind"] for v in under.json()["violations"]}
         unchanged = await client.get(f"/v1/plans/{plan['id']}", headers=deal.carrier.headers)
         assert unchanged.json()["version"] == plan["version"]
         assert unchanged.json()["trips"] == plan["trips"]
@@ -204,33 +212,27 @@ class TestEdits:
     ) -> None:
         deal = await booked(client, quantity=100 * SUGAR_T)
         plan = await drafted(client, deal)
-        short = min(plan["trips"], key=lambda t: t["quantity"])
-        full = next(t for t in plan["trips"] if t["day"] == short["day"] and t is not short)
+        first, second = [t for t in plan["trips"] if t["day"] == plan["trips"][0]["day"]]
+        pair = first["quantity"] + second["quantity"]
         evened = await edit(
             client,
             deal,
             plan,
-            {"op": "quantity", "trip": full["index"], "quantity": 24_000},
-            {"op": "quantity", "trip": short["index"], "quantity": 24_000},
+            {"op": "quantity", "trip": first["index"], "quantity": pair // 2},
+            {"op": "quantity", "trip": second["index"], "quantity": pair - pair // 2},
         )
         assert evened.status_code == 200, evened.text
-        assert sorted(t["quantity"] for t in evened.json()["trips"]) == [
-            24_000,
-            24_000,
-            26_000,
-            26_000,
-        ]
-        # two trips of one truck on a day it can run only one
-        other = next(
-            t
-            for t in evened.json()["trips"]
-            if t["vehicle_id"] != full["vehicle_id"] and t["day"] == full["day"]
+        edited = {first["index"], second["index"]}
+        others = [t["quantity"] for t in plan["trips"] if t["index"] not in edited]
+        assert sorted(t["quantity"] for t in evened.json()["trips"]) == sorted(
+            [*others, pair // 2, pair - pair // 2]
         )
+        # two trips of one truck on a day it can run only one
         doubled = await edit(
             client,
             deal,
             evened.json(),
-            {"op": "vehicle", "trip": other["index"], "vehicle_id": full["vehicle_id"]},
+            {"op": "vehicle", "trip": 1, "vehicle_id": evened.json()["trips"][0]["vehicle_id"]},
         )
         assert doubled.status_code == 422
         assert "trips_per_day" in {v["kind"] for v in doubled.json()["violations"]}
