@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.principal import Principal
 from core.errors import FieldError
-from dispatch.deliveries import plans, repository, transitions
+from dispatch.deliveries import repository, transitions
 from dispatch.deliveries.assignment_rules import (
     DriverRecord,
     Refusal,
@@ -23,10 +23,10 @@ from dispatch.deliveries.assignment_rules import (
     driver_refusals,
     overbooked,
 )
+from dispatch.deliveries.context import cargo_terms, fleet_vehicle
 from dispatch.deliveries.enums import DeliveryState
 from dispatch.deliveries.exceptions import AssignmentRefused, CarrierOnly, PlanNotFound
 from dispatch.deliveries.models import OutboundDelivery
-from dispatch.deliveries.plans import cargo_terms
 from dispatch.deliveries.schemas import AssignRequest, SplitTerms
 from dispatch.deliveries.service import get_delivery
 from dispatch.deliveries.splitting import (
@@ -75,9 +75,9 @@ async def assign(
         raise PlanNotFound("the delivery's plan is gone")
     terms = SplitTerms.model_validate(plan.inputs)
     cargo = cargo_terms(terms, delivery.unit)
-    fleet_vehicle = plans.fleet_vehicle(vehicle)
+    as_planned = fleet_vehicle(vehicle)
     planned = planner_vehicle(
-        fleet_vehicle, VehicleTerms(FIXED_COST_CENTS, COST_PER_KM_CENTS, 1), cargo
+        as_planned, VehicleTerms(FIXED_COST_CENTS, COST_PER_KM_CENTS, 1), cargo
     )
     plant = (await repository.sites_by_id(session, [delivery.plant_site_id]))[
         delivery.plant_site_id
@@ -92,7 +92,7 @@ async def assign(
         hazardous=delivery.hazard_class is not None,
         valid_until=day_end(delivery.planned_day, plant_zone(plant.timezone)),
     )
-    refusals += await _vehicle_refusals(session, delivery, fleet_vehicle, planned, cargo, terms)
+    refusals += await _vehicle_refusals(session, delivery, as_planned, planned, cargo, terms)
     refusals += await _day_refusals(session, delivery, vehicle, member.id, name, terms)
     if refusals:
         raise AssignmentRefused(
