@@ -102,6 +102,12 @@ def _print_accounts(accounts: Sequence[DemoAccount], base_url: str) -> None:
         print("Loads the Rapid Haulage dispatcher can grab (and the live feed):")
         print(f'  curl -H "Authorization: Bearer {dispatcher.token}" {base_url}/v1/market/loads')
         print(f"  websocket: {base_url.replace('http', 'ws', 1)}/v1/market/feed?token=<token>")
+        print("The 500 t sugar order it split into deliveries:")
+        print(f'  curl -H "Authorization: Bearer {dispatcher.token}" {base_url}/v1/deliveries')
+    driver = next((a for a in accounts if a.name == "Driver Sam Okafor"), None)
+    if driver is not None:
+        print("A driver's deliveries, today's and upcoming:")
+        print(f'  curl -H "Authorization: Bearer {driver.token}" {base_url}/v1/deliveries/mine')
     print()
 
 

@@ -1,12 +1,14 @@
 """The demo world: a sugar mill, a buyer, two carriers, their people and fleets, a 500 t sugar
-order with loads on the market (posted, auctioned, tendered) and a hazardous ethanol load only
-one carrier may take, and ready tokens."""
+order with loads on the market (posted, auctioned, tendered), a hazardous ethanol load only
+one carrier may take, a second 500 t sugar order booked whole by Rapid Haulage and split
+across its food-grade silos into outbound deliveries with drivers, and ready tokens."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +19,9 @@ from accounts.schemas import MemberCreate, PartnershipCreate, SignupRequest, Sit
 from accounts.tokens import TokenCache
 from core.clock import now
 from core.database import Database
+from dispatch.deliveries import assignment, plans
+from dispatch.deliveries.schemas import AssignRequest, PlanCommit, PlanCreate
+from dispatch.deliveries.solver import SplitSolver
 from dispatch.fleet import service as fleet
 from dispatch.fleet.enums import BodyType, QualificationKind
 from dispatch.fleet.schemas import (
@@ -26,7 +31,7 @@ from dispatch.fleet.schemas import (
     QualificationCreate,
     VehicleCreate,
 )
-from dispatch.market import offers
+from dispatch.market import grabs, offers
 from dispatch.market.enums import PricingMode, RateBasis
 from dispatch.market.schemas import OfferCreate
 from dispatch.orders import service as orders
@@ -262,7 +267,7 @@ _TONNE = 1000
 
 async def _seed_fleet(
     session: AsyncSession, spec: _Fleet, principals: dict[str, Principal], depot: uuid.UUID
-) -> None:
+) -> dict[str, uuid.UUID]:
     owner = principals[spec.carrier]
     moment = now()
     await fleet.update_profile(
@@ -336,6 +341,7 @@ async def _seed_fleet(
                 vehicle_id=vehicle.id,
                 data=PairDriver(version=vehicle.version, driver_id=drivers[item.driver]),
             )
+    return drivers
 
 
 async def _seed_market(
@@ -344,8 +350,9 @@ async def _seed_market(
     org_ids: dict[str, uuid.UUID],
     site_ids: dict[str, uuid.UUID],
 ) -> None:
+    drivers: dict[str, uuid.UUID] = {}
     for spec in _FLEETS:
-        await _seed_fleet(session, spec, principals, site_ids[spec.depot])
+        drivers |= await _seed_fleet(session, spec, principals, site_ids[spec.depot])
     sales = principals["Tom Baker"]
     start = now().replace(hour=6, minute=0, second=0, microsecond=0) + timedelta(days=1)
     sugar = await orders.create_order(
@@ -435,3 +442,72 @@ async def _seed_market(
             notes="ADR class 3: a permit and an equipped tanker are needed.",
         ),
     )
+    await _seed_deliveries(session, principals, org_ids, site_ids, drivers, start)
+
+
+# Which driver takes the trips of each of Rapid Haulage's food-grade silos.
+_SILO_DRIVERS = {"LG-RH 101": "Driver Sam Okafor", "LG-RH 102": "Driver Li Wei"}
+
+
+async def _seed_deliveries(
+    session: AsyncSession,
+    principals: dict[str, Principal],
+    org_ids: dict[str, uuid.UUID],
+    site_ids: dict[str, uuid.UUID],
+    drivers: dict[str, uuid.UUID],
+    start: datetime,
+) -> None:
+    sales = principals["Tom Baker"]
+    order = await orders.create_order(
+        session,
+        principal=sales,
+        data=OrderCreate(
+            reference="SO-2026-0411",
+            buyer_id=org_ids["Acme Foods"],
+            commodity="white sugar EU2, bulk",
+            quantity=500 * _TONNE,
+            unit=QuantityUnit.KG,
+            origin_site_id=site_ids["Uelzen sugar mill"],
+            destination_site_id=site_ids["Hamburg bakery works"],
+            pickup_from=start,
+            pickup_until=start + timedelta(days=5),
+            deliver_by=start + timedelta(days=6),
+            transport_by=TransportBy.SELLER,
+            food_grade=True,
+        ),
+    )
+    offer = await offers.post_offer(
+        session,
+        principal=sales,
+        data=OfferCreate(
+            order_id=order.id,
+            quantity=500 * _TONNE,
+            body_types=[BodyType.SILO, BodyType.TIPPER],
+            pricing_mode=PricingMode.POSTED,
+            rate_basis=RateBasis.PER_TONNE,
+            rate_cents=1800,
+            notes="The whole 500 t to one carrier.",
+        ),
+    )
+    dana = principals["Dispatcher Dana"]
+    booking = await grabs.grab(session, principal=dana, offer_id=offer.id, quantity=500 * _TONNE)
+    # The lane runs twice a day with 45 minutes at each end.
+    terms = PlanCreate(booking_id=booking.id, handling_s=90 * 60)
+    solver = SplitSolver(processes=1, time_limit_s=10)
+    try:
+        draft = await plans.preview(session, principal=dana, solver=solver, data=terms)
+    finally:
+        await asyncio.to_thread(solver.close)
+    _, made = await plans.commit_plan(
+        session, principal=dana, plan_id=draft.id, data=PlanCommit(version=draft.version)
+    )
+    for delivery in made:
+        driver = _SILO_DRIVERS.get(delivery.vehicle_plate)
+        if driver is None:
+            continue
+        await assignment.assign(
+            session,
+            principal=dana,
+            delivery_id=delivery.id,
+            data=AssignRequest(version=delivery.version, driver_id=drivers[driver]),
+        )

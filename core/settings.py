@@ -99,8 +99,9 @@ class DeliverySettings(BaseModel):
 
     solver_processes: int = Field(default=2, ge=1, le=64)
     solve_time_limit_s: float = Field(default=10.0, gt=0, le=120)
-    # CP-SAT search threads per solve; the processes already run solves side by side.
-    solver_threads: int = Field(default=1, ge=1, le=16)
+    # CP-SAT search workers per solve. Its portfolio needs several even on two cores: with
+    # one, 500 t over 1,200 mixed trucks ran out its 10 s; with eight it closed in 0.35 s.
+    solver_threads: int = Field(default=8, ge=1, le=16)
 
 
 class TrackingSettings(BaseModel):

@@ -1,4 +1,5 @@
-"""Outbound deliveries: the list and one delivery, the booking's ledger, cancellation."""
+"""Outbound deliveries: the list and one delivery, the driver's day, the booking's ledger,
+assignment of a driver and a vehicle, cancellation."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ from accounts.enums import Scope
 from accounts.principal import Principal
 from api.deps import SessionDep, require_scope
 from api.routing import TransactionalRoute
-from dispatch.deliveries import service
+from dispatch.deliveries import assignment, driver, service
 from dispatch.deliveries.enums import DeliveryState
 from dispatch.deliveries.schemas import (
+    AssignRequest,
     CancelRequest,
     DeliveriesPublic,
     DeliveryPublic,
+    DriverDayPublic,
     LedgerPublic,
 )
-from dispatch.deliveries.views import delivery_public, ledger_public
+from dispatch.deliveries.views import delivery_public, driver_delivery_public, ledger_public
 from dispatch.paging import encode_cursor
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], route_class=TransactionalRoute)
@@ -56,6 +59,16 @@ async def list_deliveries(
     )
 
 
+@router.get("/mine")
+async def my_deliveries(principal: Reader, session: SessionDep) -> DriverDayPublic:
+    """The deliveries you drive: today's (and any still under way) and the upcoming ones."""
+    today, upcoming = await driver.my_deliveries(session, principal=principal)
+    return DriverDayPublic(
+        today=[driver_delivery_public(d, plant) for d, plant in today],
+        upcoming=[driver_delivery_public(d, plant) for d, plant in upcoming],
+    )
+
+
 @router.get("/ledgers/{booking_id}")
 async def get_ledger(booking_id: uuid.UUID, principal: Reader, session: SessionDep) -> LedgerPublic:
     """Where a booking's quantity is: planned, on the road, delivered, unplanned."""
@@ -71,6 +84,17 @@ async def get_delivery(
     """One delivery you are party to."""
     return delivery_public(
         await service.get_delivery(session, principal=principal, delivery_id=delivery_id)
+    )
+
+
+@router.post("/{delivery_id}/assign")
+async def assign_delivery(
+    delivery_id: uuid.UUID, body: AssignRequest, principal: Writer, session: SessionDep
+) -> DeliveryPublic:
+    """Put a driver and a vehicle on a delivery; refused with a reason code if either may
+    not take it."""
+    return delivery_public(
+        await assignment.assign(session, principal=principal, delivery_id=delivery_id, data=body)
     )
 
 

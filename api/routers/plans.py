@@ -18,8 +18,8 @@ from accounts.principal import Principal
 from api.deps import RuntimeDep, SessionDep, require_scope
 from api.routing import TransactionalRoute
 from dispatch.deliveries import plans
+from dispatch.deliveries.context import SplitContext
 from dispatch.deliveries.enums import PlanState
-from dispatch.deliveries.plans import SplitContext
 from dispatch.deliveries.schemas import (
     PlanCommit,
     PlanCommitted,

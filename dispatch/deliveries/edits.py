@@ -157,11 +157,11 @@ def _hand_out_items(cargo: ItemCargo, drafts: list[_Draft]) -> dict[int, tuple[I
     cursor = 0
     for draft in sorted(drafts, key=lambda d: (d.day, d.order)):
         chosen = []
-        for n in range(draft.quantity):
+        for _ in range(draft.quantity):
             if cursor < len(pool):
                 chosen.append(pool[cursor])
             else:
-                chosen.append(Item(id=f"extra-{cursor + n}", weight_kg=spare.weight_kg))
+                chosen.append(Item(id=f"extra-{cursor}", weight_kg=spare.weight_kg))
             cursor += 1
         handed[id(draft)] = tuple(chosen)
     return handed

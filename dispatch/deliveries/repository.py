@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from accounts.models import Membership, Organization, Site, User
+from accounts.models import Membership, Site, User
 from core.sql import table_of, upsert
 from dispatch.deliveries.enums import ACTIVE_STATES, DeliveryState, PlanState
 from dispatch.deliveries.models import (
@@ -268,10 +268,8 @@ async def ensure_ledger(session: AsyncSession, booking: Booking) -> None:
     )
 
 
-async def plan_quantity(
-    session: AsyncSession, *, booking_id: uuid.UUID, quantity: int, released: int = 0
-) -> bool:
-    """Put ``quantity`` on deliveries after releasing ``released``, if the booking holds it.
+async def plan_quantity(session: AsyncSession, *, booking_id: uuid.UUID, quantity: int) -> bool:
+    """Put ``quantity`` on deliveries if the booking still holds it unplanned.
 
     One conditional UPDATE: two plans committed at once cannot both take the same units.
     """
@@ -280,11 +278,10 @@ async def plan_quantity(
         update(t)
         .where(
             t.c.booking_id == booking_id,
-            t.c.open_quantity - released + quantity + t.c.moving_quantity + t.c.delivered_quantity
+            t.c.open_quantity + quantity + t.c.moving_quantity + t.c.delivered_quantity
             <= t.c.booked_quantity,
-            t.c.open_quantity >= released,
         )
-        .values(open_quantity=t.c.open_quantity - released + quantity)
+        .values(open_quantity=t.c.open_quantity + quantity)
         .returning(t.c.booking_id)
     )
     return (await session.exec(statement)).first() is not None
@@ -380,17 +377,6 @@ async def sites_by_id(
     return {site.id: site for site in found}
 
 
-async def organization_names(
-    session: AsyncSession, organization_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, str]:
-    """Organization names by id."""
-    ids = list(set(organization_ids))
-    statement = select(col(Organization.id), col(Organization.name)).where(
-        col(Organization.id).in_(ids)
-    )
-    return {row[0]: str(row[1]) for row in (await session.exec(statement)).all()}
-
-
 async def carrier_vehicles(session: AsyncSession, carrier_id: uuid.UUID) -> Sequence[Vehicle]:
     """A carrier's vehicles by plate, read fresh (status matters to a plan)."""
     statement = (
@@ -400,12 +386,6 @@ async def carrier_vehicles(session: AsyncSession, carrier_id: uuid.UUID) -> Sequ
         .execution_options(**_FRESH)
     )
     return (await session.exec(statement)).all()
-
-
-async def driver_by_member(session: AsyncSession, member_id: uuid.UUID) -> Driver | None:
-    """The driver record of a member, if it has one."""
-    statement = select(Driver).where(col(Driver.membership_id) == member_id)
-    return (await session.exec(statement)).first()
 
 
 async def drivers_by_member(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -134,7 +134,7 @@ class CargoTerms:
             problems.append(
                 ("density_kg_per_m3", "a booking in litres needs the product's density")
             )
-        if self.liquid and self.density_kg_per_m3 is None:
+        elif self.liquid and self.density_kg_per_m3 is None:
             problems.append(("density_kg_per_m3", "a liquid needs its density"))
         return problems
 
@@ -361,8 +361,3 @@ def compartment_allocation(trip: Trip) -> list[dict[str, float | int]]:
         }
         for load in trip.compartments
     ]
-
-
-def plan_quantity(trips: Iterable[Trip], cargo: CargoTerms) -> int:
-    """What a set of trips carries, in the booking's unit."""
-    return sum(trip_quantity(trip, cargo) for trip in trips)

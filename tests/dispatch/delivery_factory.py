@@ -3,6 +3,7 @@ plant, a buyer, a carrier with a fleet and drivers, and the carrier's booking.""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,7 +13,7 @@ import httpx
 
 from core.clock import now
 from tests.dispatch.market_factory import SUGAR_T, Carrier, Trade, carrier, grab, post_offer, trade
-from tests.helpers import add_member, bearer
+from tests.helpers import add_member, bearer, login
 
 
 @dataclass
@@ -38,13 +39,19 @@ class DriverAccount:
     id: str
     member_id: str
     token: str
+    email: str
 
     @property
     def headers(self) -> dict[str, str]:
         """The driver's authorization headers."""
         return bearer(self.token)
 
+    async def relogin(self, client: httpx.AsyncClient) -> None:
+        """Log in again (after a test moved the clock past the session)."""
+        self.token = await login(client, self.email)
 
+
+_RATE_BASES = {"l": "per_m3", "pallet": "per_unit", "piece": "per_unit"}
 SILO: dict[str, Any] = {"body_type": "silo", "payload_kg": 26_000, "volume_l": 60_000}
 
 
@@ -74,6 +81,7 @@ async def booked(
         quantity=quantity,
         min_lot=None,
         body_types=list(body_types),
+        rate_basis=_RATE_BASES.get(deal.order["unit"], "per_tonne"),
     )
     response = await grab(client, haulier, offer["id"], quantity)
     assert response.status_code == 201, response.text
@@ -88,7 +96,8 @@ async def driver(
     hazmat_days: int | None = None,
 ) -> DriverAccount:
     """A driver account of the booking's carrier, recorded with a licence (and training)."""
-    member_id, token = await add_member(client, booked.carrier.org, "driver")
+    email = f"driver-{uuid.uuid4().hex[:10]}@example.com"
+    member_id, token = await add_member(client, booked.carrier.org, "driver", email=email)
     body: dict[str, Any] = {"membership_id": member_id, "licence_class": "CE"}
     if licence_days is not None:
         body["licence_expires_at"] = (now() + timedelta(days=licence_days)).isoformat()
@@ -96,7 +105,7 @@ async def driver(
         body["hazmat_training_expires_at"] = (now() + timedelta(days=hazmat_days)).isoformat()
     response = await client.post("/v1/fleet/drivers", headers=booked.carrier.headers, json=body)
     assert response.status_code == 201, response.text
-    return DriverAccount(id=response.json()["id"], member_id=member_id, token=token)
+    return DriverAccount(id=response.json()["id"], member_id=member_id, token=token, email=email)
 
 
 async def preview(client: httpx.AsyncClient, booked: Booked, **terms: Any) -> httpx.Response:

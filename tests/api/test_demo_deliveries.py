@@ -1,0 +1,39 @@
+"""The demo world has a 500 t sugar order split across a carrier's fleet, with drivers."""
+
+from __future__ import annotations
+
+import httpx
+
+from api.demo import seed
+from core.database import Database
+from tests.helpers import bearer
+
+
+class TestDemoDeliveries:
+    async def test_the_booked_order_is_split_and_each_driver_sees_its_trips(
+        self, client: httpx.AsyncClient, database: Database
+    ) -> None:
+        accounts = {a.name: a.token for a in await seed(database)}
+        dana = bearer(accounts["Dispatcher Dana"])
+        listed = await client.get("/v1/deliveries", headers=dana, params={"limit": 200})
+        deliveries = listed.json()["data"]
+        assert sum(d["quantity"] for d in deliveries) == 500_000
+        assert all(d["quantity"] <= 26_000 for d in deliveries)
+        assert {d["vehicle_plate"] for d in deliveries} == {"LG-RH 101", "LG-RH 102"}
+        assert {d["state"] for d in deliveries} == {"assigned"}
+        seen = {}
+        for name in ("Driver Sam Okafor", "Driver Li Wei"):
+            mine = await client.get("/v1/deliveries/mine", headers=bearer(accounts[name]))
+            day = mine.json()
+            trips = day["today"] + day["upcoming"]
+            assert trips, name
+            assert {t["plant"]["name"] for t in trips} == {"Uelzen sugar mill"}
+            seen[name] = {t["id"] for t in trips}
+        assert seen["Driver Sam Okafor"].isdisjoint(seen["Driver Li Wei"])
+        assert seen["Driver Sam Okafor"] | seen["Driver Li Wei"] == {d["id"] for d in deliveries}
+        buyer = bearer(accounts["Raj Patel"])
+        assert (await client.get("/v1/deliveries", headers=buyer)).json()["count"] == len(
+            deliveries
+        )
+        stranger = bearer(accounts["Dispatcher Dirk"])
+        assert (await client.get("/v1/deliveries", headers=stranger)).json()["count"] == 0
