@@ -9,12 +9,23 @@ weight), minutes started before it, minutes finished after its due time, minutes
 past the dock's closing time (overtime), a fee for moving it off its previous appointment, and
 a large fee for leaving it unscheduled.
 
-A greedy plan comes first and is always a valid answer. CP-SAT then improves it within the time
-limit: a small problem is solved whole (its bound is then the solver's proven bound); a large
-one by large-neighbourhood search, re-solving one window of deliveries at a time (a run of
-deliveries close in time on docks that share loads) with everything else held where it is,
-and keeping each window's answer only when it lowers the cost. `yard.scheduling_bound` gives
-a lower bound for any size.
+How a plan is made, each step keeping the best plan so far (the greedy one is always valid):
+
+1. Greedy: deliveries on the road that can still make their appointment keep it first; then
+   every other delivery in order of its previous appointment (or wish), each at the cheapest
+   of a few starts per dock. The placement also prices the changeovers it adds and the use of
+   a busier dock than a load needs, which the cost sees only later, through delays.
+2. Polish (no solver, and the same answer for the same input): retime every dock at once by a
+   dynamic programme over the slot grid, exact for the order on the dock; reinsert each
+   delivery at its cheapest place; let a delivery that could start sooner trade places with
+   one in its way. Rounds repeat while they gain, at least once, until the time limit.
+3. CP-SAT with what time is left: a problem of up to `window_size` flexible deliveries is
+   solved whole (optional intervals per compatible dock, no overlap per dock, changeovers as
+   ordered pairs), which gives the solver's proven bound; a larger one by large-neighbourhood
+   search, re-solving windows of deliveries close in time on docks that share loads, costliest
+   first, with everything else held, and polishing between passes.
+
+`yard.scheduling_bound` gives a lower bound for any size.
 """
 
 from __future__ import annotations
@@ -34,6 +45,8 @@ from ortools.sat.python import cp_model
 
 # CP-SAT time per window in the search: long enough to improve a window of a dozen loads
 _WINDOW_BUDGET_S = 0.08
+# how much later than the latest start on a dock retiming may push a load
+_RETIME_REACH_MIN = 180
 
 
 def minutes_from(origin: datetime, at: datetime) -> int:
@@ -226,42 +239,40 @@ def _dock_gap(dock: Dock, blocker: _Busy, product: str) -> int:
 
 @dataclass
 class _Timeline:
-    """The greedy's view of one dock: busy intervals sorted by start."""
+    """The greedy's view of one dock: closures, and loads sorted by start."""
 
     dock: Dock
-    busy: list[_Busy]
+    closures: list[_Busy]
+    busy: list[_Busy] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
     longest_min: int = 0
 
-    def __post_init__(self) -> None:
-        self.busy.sort(key=lambda b: b.start_min)
-        self.starts = [b.start_min for b in self.busy]
-        self.longest_min = max((b.end_min - b.start_min for b in self.busy), default=0)
-
     def fits(self, start_min: int, duration_min: int, product: str) -> _Busy | None:
-        """The first busy interval that rules out this start, or None if it fits."""
+        """The first closure or load that rules out this start, or None if it fits."""
         end = start_min + duration_min
+        for c in self.closures:
+            if c.start_min < end and c.end_min > start_min:
+                return c
         co = self.dock.changeover_min
-        # no interval starting before this can reach the start, changeover included
+        # no load starting before this can reach the start, changeover included
         i = bisect.bisect_left(self.starts, start_min - self.longest_min - co)
         for b in self.busy[i:]:
             if b.start_min >= end + co:
                 break
-            gap = _dock_gap(self.dock, b, product)
+            gap = co if b.product != product else 0
             if b.start_min < end + gap and b.end_min + gap > start_min:
                 return b
         return None
 
-    def add(self, start_min: int, end_min: int, product: str | None) -> None:
+    def add(self, start_min: int, end_min: int, product: str) -> None:
         i = bisect.bisect_right(self.starts, start_min)
         self.busy.insert(i, _Busy(start_min, end_min, product))
         self.starts.insert(i, start_min)
         self.longest_min = max(self.longest_min, end_min - start_min)
 
     def remove(self, start_min: int) -> None:
-        """Drop the load (not a closure) that starts at this minute."""
+        """Drop the load that starts at this minute."""
         i = bisect.bisect_left(self.starts, start_min)
-        while self.busy[i].product is None:
-            i += 1
         del self.busy[i]
         del self.starts[i]
 
@@ -308,11 +319,29 @@ class _Problem:
                 cands = {dv.fixed.dock_id: cands[dv.fixed.dock_id]}
             self.candidates[dv.delivery_id] = cands
         self._check_fixed()
-        # how contested each dock is: work that could go there, shared among its candidates
+        # how contested each dock is: work that could go there, shared evenly among its
+        # candidates, over the dock's open minutes
         self.pressure = dict.fromkeys(self.docks, 0.0)
         for cands in self.candidates.values():
             for dock_id, dur in cands.items():
                 self.pressure[dock_id] += dur / len(cands)
+        for dock_id, dock in self.docks.items():
+            open_min = dock.closes_min - dock.opens_min - sum(b - a for a, b in dock.closed)
+            self.pressure[dock_id] /= max(1, open_min)
+
+    def balance_cost(self, dv: Delivery, dock_id: str) -> int:
+        """What taking a more contested dock than needed costs, priced as delay.
+
+        A load that two kinds of dock take should leave the busier kind to the loads only it
+        can take: each of its minutes there costs as much delay as the busier dock's extra
+        share of the day.
+        """
+        cands = self.candidates[dv.delivery_id]
+        if len(cands) < 2:
+            return 0
+        least = min(self.pressure[d] for d in cands)
+        extra = self.pressure[dock_id] - least
+        return round(8 * self.weights.delay_per_min * extra * cands[dock_id])
 
     def _check_fixed(self) -> None:
         by_dock: dict[str, list[tuple[int, int, str, str]]] = {}
@@ -343,6 +372,13 @@ class _Problem:
         lo = self.slot_ceil(max(dv.ready_min, dock.opens_min))
         hi = self.slot_floor(dock.last_end_min - dur)
         return (lo, hi) if lo <= hi else None
+
+    def start_window_holds(self, dv: Delivery, dock_id: str, start_min: int) -> bool:
+        """Whether this start is on the grid and inside the delivery's window on the dock."""
+        if start_min % self.slots.slot_min:
+            return False
+        window = self.start_window(dv, dock_id)
+        return window is not None and window[0] <= start_min // self.slots.slot_min <= window[1]
 
     def cost(self, dv: Delivery, dock_id: str, start_min: int) -> int:
         """Objective contribution of one placed delivery."""
@@ -408,12 +444,12 @@ class _Board:
         self.problem = problem
         self.timelines: dict[str, _Timeline] = {}
         for dock in problem.docks.values():
-            busy = [
+            closures = [
                 _Busy(0, dock.opens_min, None),
                 _Busy(dock.last_end_min, problem.horizon_min, None),
             ]
-            busy += [_Busy(a, b, None) for a, b in dock.closed]
-            self.timelines[dock.dock_id] = _Timeline(dock, busy)
+            closures += [_Busy(a, b, None) for a, b in dock.closed]
+            self.timelines[dock.dock_id] = _Timeline(dock, closures)
         self.starts_per_slot: Counter[int] = Counter()
         self.placed: dict[str, Appointment] = {}
 
@@ -466,9 +502,19 @@ class _Board:
         if window is None:
             return None
         lo, hi = window
-        for k in range(min(hi, problem.slot_floor(until_min)), lo - 1, -1):
-            if self.fits(dv, dock_id, k * problem.slots.slot_min):
-                return k * problem.slots.slot_min
+        dur = problem.candidates[dv.delivery_id][dock_id]
+        timeline = self.timelines[dock_id]
+        k = min(hi, problem.slot_floor(until_min))
+        while k >= lo:
+            start = k * problem.slots.slot_min
+            blocker = timeline.fits(start, dur, dv.load.product)
+            if blocker is not None:
+                gap = _dock_gap(timeline.dock, blocker, dv.load.product)
+                k = min(k - 1, problem.slot_floor(blocker.start_min - gap - dur))
+            elif self.slot_full(start):
+                k -= 1
+            else:
+                return start
         return None
 
     def keep_option(self, dv: Delivery, prev: Appointment | None) -> Appointment | None:
@@ -511,13 +557,35 @@ class _Board:
                 if start is None:
                     continue
                 option = (
-                    problem.cost(dv, dock_id, start),
+                    problem.cost(dv, dock_id, start)
+                    + self.changeover_cost(dv, dock_id, start)
+                    + problem.balance_cost(dv, dock_id),
                     problem.pressure[dock_id],
                     Appointment(dock_id, start),
                 )
                 if best is None or option[:2] < best[:2]:
                     best = option
         return None if best is None else best[2]
+
+    def changeover_cost(self, dv: Delivery, dock_id: str, start_min: int) -> int:
+        """Dock minutes this placement adds in changeovers, priced as delay to later loads.
+
+        The cost of a plan counts changeovers only through the delays they cause later, which
+        a one-by-one placement cannot see; without this, loads of two products alternate
+        on a dock and every switch costs a flush.
+        """
+        dock = self.problem.docks[dock_id]
+        if not dock.changeover_min:
+            return 0
+        timeline = self.timelines[dock_id]
+        i = bisect.bisect_right(timeline.starts, start_min)
+        before = timeline.busy[i - 1] if i > 0 else None
+        after = timeline.busy[i] if i < len(timeline.busy) else None
+        product = dv.load.product
+        switches = sum(1 for b in (before, after) if b is not None and b.product != product)
+        if before is not None and after is not None and before.product != after.product:
+            switches -= 1  # that switch was there already
+        return max(0, switches) * dock.changeover_min * self.problem.weights.delay_per_min
 
 
 def _greedy(problem: _Problem) -> dict[str, Appointment]:
@@ -530,12 +598,16 @@ def _greedy(problem: _Problem) -> dict[str, Appointment]:
         else:
             flexible.append(dv)
 
-    # costliest waits first; then in order of the previous appointment (or the wish), so
-    # earlier holders keep their place and a slot freed by a no-show or a slip is open to a
-    # later delivery that gains by moving
+    # deliveries committed to their appointment (a previous one and a costly delay: a truck
+    # on the road that is on time for it) keep it first; then the rest, in order of their
+    # previous appointment (or wish), so that earlier holders keep their place and a slot
+    # freed by a no-show or a slip is open to a later delivery that gains by moving. Placing
+    # every costly delay first instead lets late trucks take any slot they like, and the
+    # plan loses dock time to the gaps they leave between the others.
     def order(dv: Delivery) -> tuple[int, int, str]:
         prev = problem.previous.get(dv.delivery_id)
-        return (-dv.delay_weight, prev.start_min if prev else dv.target_min, dv.delivery_id)
+        committed = prev is not None and dv.delay_weight > 1
+        return (0 if committed else 1, prev.start_min if prev else dv.target_min, dv.delivery_id)
 
     for dv in sorted(flexible, key=order):
         app = board.best_option(dv)
@@ -544,9 +616,7 @@ def _greedy(problem: _Problem) -> dict[str, Appointment]:
     return board.placed
 
 
-def _reinsert(
-    problem: _Problem, placed: Mapping[str, Appointment], *, deadline: float
-) -> dict[str, Appointment]:
+def _reinsert(problem: _Problem, placed: Mapping[str, Appointment]) -> dict[str, Appointment]:
     """Take each delivery out in turn, costliest first, and put it back at its cheapest place.
 
     A delivery goes back where it was unless another place is cheaper, so no move raises the
@@ -560,8 +630,6 @@ def _reinsert(
     flexible = [dv for dv in problem.deliveries if dv.fixed is None]
     flexible.sort(key=lambda dv: -problem.placed_cost(dv, placed.get(dv.delivery_id)))
     for dv in flexible:
-        if time.perf_counter() > deadline:
-            break
         current = board.placed.get(dv.delivery_id)
         if current is not None:
             if problem.cost(dv, current.dock_id, current.start_min) == 0:
@@ -570,6 +638,78 @@ def _reinsert(
         app = board.best_option(dv, stay=current)
         if app is not None:
             board.take(dv, app)
+    return dict(board.placed)
+
+
+def _swap(problem: _Problem, placed: Mapping[str, Appointment]) -> dict[str, Appointment]:
+    """Let a delivery that could start sooner trade places with one placed in that span.
+
+    Reinsertion moves one delivery into a gap; a plan with no gaps needs two to trade: a
+    truck that turns up early takes the place of one that has not left yet, which takes
+    the later place. A trade is kept when it lowers the two deliveries' cost.
+    """
+    board = _Board(problem)
+    for dv in problem.deliveries:
+        app = placed.get(dv.delivery_id)
+        if app is not None:
+            board.take(dv, app)
+    by_dock: dict[str, list[tuple[int, str]]] = {d: [] for d in problem.docks}
+    for did, app in board.placed.items():
+        if did not in problem.fixed_ids:
+            by_dock[app.dock_id].append((app.start_min, did))
+    for items in by_dock.values():
+        items.sort()
+    flexible = [dv for dv in problem.deliveries if dv.fixed is None]
+    flexible.sort(key=lambda dv: -problem.placed_cost(dv, placed.get(dv.delivery_id)))
+    for dv in flexible:
+        mine = board.placed.get(dv.delivery_id)
+        if mine is None or mine.start_min <= dv.target_min:
+            continue
+        before = problem.cost(dv, mine.dock_id, mine.start_min)
+        if before == 0:
+            continue
+        for dock_id in problem.candidates[dv.delivery_id]:
+            items = by_dock[dock_id]
+            lo = bisect.bisect_left(items, (dv.ready_min, ""))
+            hi = bisect.bisect_left(items, (mine.start_min, ""))
+            for _, other_id in items[lo:hi]:
+                other = problem.by_id[other_id]
+                theirs = board.placed[other_id]
+                if mine.dock_id not in problem.candidates[other_id]:
+                    continue
+                if not problem.start_window_holds(other, mine.dock_id, mine.start_min):
+                    continue
+                if not problem.start_window_holds(dv, theirs.dock_id, theirs.start_min):
+                    continue
+                gain = (
+                    before
+                    + problem.cost(other, theirs.dock_id, theirs.start_min)
+                    - problem.cost(dv, theirs.dock_id, theirs.start_min)
+                    - problem.cost(other, mine.dock_id, mine.start_min)
+                )
+                if gain <= 0:
+                    continue
+                board.release(dv)
+                board.release(other)
+                new_mine = Appointment(theirs.dock_id, theirs.start_min)
+                new_theirs = Appointment(mine.dock_id, mine.start_min)
+                if board.fits(dv, new_mine.dock_id, new_mine.start_min):
+                    board.take(dv, new_mine)
+                    if board.fits(other, new_theirs.dock_id, new_theirs.start_min):
+                        board.take(other, new_theirs)
+                        by_dock[mine.dock_id].remove((mine.start_min, dv.delivery_id))
+                        by_dock[theirs.dock_id].remove((theirs.start_min, other_id))
+                        bisect.insort(
+                            by_dock[new_mine.dock_id], (new_mine.start_min, dv.delivery_id)
+                        )
+                        bisect.insort(by_dock[new_theirs.dock_id], (new_theirs.start_min, other_id))
+                        break
+                    board.release(dv)
+                board.take(dv, mine)
+                board.take(other, theirs)
+            else:
+                continue
+            break
     return dict(board.placed)
 
 
@@ -940,9 +1080,10 @@ def _retime(problem: _Problem, placed: Mapping[str, Appointment]) -> dict[str, A
     With the order on a dock fixed, the best start times follow from a dynamic programme
     over the slot grid (each load's cheapest start given that the one before it ended, with
     its changeover): exact per dock, in milliseconds. This moves whole runs of loads earlier
-    or later together, which windows of a few loads cannot. Docks are retimed one after the
-    other so that the starts per slot stay within the gate's capacity; if a dock finds no
-    start that fits, the plan is returned as it was.
+    or later together, which windows of a few loads cannot. A load may move at most
+    `_RETIME_REACH_MIN` later than the latest start on its dock now. Docks are retimed one
+    after the other so that the starts per slot stay within the gate's capacity; if a dock
+    finds no start that fits, the plan is returned as it was.
     """
     slot = problem.slots.slot_min
     n_slots = problem.slot_floor(problem.horizon_min) + 1
@@ -951,7 +1092,6 @@ def _retime(problem: _Problem, placed: Mapping[str, Appointment]) -> dict[str, A
     for app in placed.values():
         used[min(n_slots - 1, problem.slot_floor(app.start_min))] += 1
     out = dict(placed)
-    grid = np.arange(n_slots, dtype=np.int64) * slot
     per_dock: dict[str, list[str]] = {}
     for did, app in placed.items():
         if did not in problem.fixed_ids:
@@ -959,6 +1099,13 @@ def _retime(problem: _Problem, placed: Mapping[str, Appointment]) -> dict[str, A
     for dock_id, ids in per_dock.items():
         ids.sort(key=lambda did: placed[did].start_min)
         dock = problem.docks[dock_id]
+        windows = [problem.start_window(problem.by_id[did], dock_id) for did in ids]
+        k0 = min(w[0] for w in windows if w is not None)
+        latest = problem.slot_floor(placed[ids[-1]].start_min + _RETIME_REACH_MIN)
+        k1 = min(n_slots - 1, max(w[1] for w in windows if w is not None), latest)
+        k1 = max(k1, problem.slot_floor(placed[ids[-1]].start_min))
+        grid = np.arange(k0, k1 + 1, dtype=np.int64) * slot
+        n = len(grid)
         blocks = [
             _Busy(a, b, None)
             for a, b in [
@@ -977,7 +1124,8 @@ def _retime(problem: _Problem, placed: Mapping[str, Appointment]) -> dict[str, A
         ]
         for did in ids:
             used[problem.slot_floor(placed[did].start_min)] -= 1
-        best = np.zeros(n_slots)
+        local_used = used[k0 : k1 + 1]
+        best = np.zeros(n)
         choices: list[np.ndarray] = []
         prev_shift = 0
         for i, did in enumerate(ids):
@@ -985,39 +1133,40 @@ def _retime(problem: _Problem, placed: Mapping[str, Appointment]) -> dict[str, A
             dur = problem.candidates[did][dock_id]
             cost = _cost_by_start(problem, dv, dock_id, grid)
             for blk in blocks:
+                if (
+                    blk.end_min <= grid[0] - dur - dock.changeover_min
+                    or blk.start_min > grid[-1] + dur + dock.changeover_min
+                ):
+                    continue
                 gap = _dock_gap(dock, blk, dv.load.product)
                 clash = (grid < blk.end_min + gap) & (grid + dur + gap > blk.start_min)
                 cost[clash] = np.inf
             if cap is not None:
-                cost[used >= cap] = np.inf
+                cost[local_used >= cap] = np.inf
             if i == 0:
                 best = cost
-                choices.append(np.full(n_slots, -1))
+                choices.append(np.full(n, -1))
             else:
                 # the previous load started at least `prev_shift` slots earlier
                 run_min = np.minimum.accumulate(best)
                 run_arg = _running_argmin(best)
-                shifted = np.full(n_slots, np.inf)
-                arg = np.full(n_slots, -1)
-                if prev_shift < n_slots:
-                    shifted[prev_shift:] = run_min[: n_slots - prev_shift]
-                    arg[prev_shift:] = run_arg[: n_slots - prev_shift]
+                shifted = np.full(n, np.inf)
+                arg = np.full(n, -1)
+                if prev_shift < n:
+                    shifted[prev_shift:] = run_min[: n - prev_shift]
+                    arg[prev_shift:] = run_arg[: n - prev_shift]
                 best = cost + shifted
                 choices.append(arg)
-            nxt = ids[i + 1] if i + 1 < len(ids) else None
-            if nxt is not None:
-                gap = (
-                    dock.changeover_min
-                    if problem.by_id[nxt].load.product != (dv.load.product)
-                    else 0
-                )
+            if i + 1 < len(ids):
+                nxt = problem.by_id[ids[i + 1]].load.product
+                gap = dock.changeover_min if nxt != dv.load.product else 0
                 prev_shift = -(-(dur + gap) // slot)
         k = int(np.argmin(best))
         if not np.isfinite(best[k]):
             return dict(placed)
         for i in range(len(ids) - 1, -1, -1):
-            out[ids[i]] = Appointment(dock_id, k * slot)
-            used[k] += 1
+            out[ids[i]] = Appointment(dock_id, int(grid[k]))
+            local_used[k] += 1
             k = int(choices[i][k])
     return out
 
@@ -1038,13 +1187,19 @@ def _retime_until_stable(
 
 
 def _polish(
-    problem: _Problem, placed: Mapping[str, Appointment], *, deadline: float
+    problem: _Problem, placed: Mapping[str, Appointment], *, deadline: float, rounds: int = 4
 ) -> dict[str, Appointment]:
-    """Retime and reinsert in turn until neither lowers the cost (or time runs out)."""
+    """Reinsert, trade places and retime in turn until a round gains nothing.
+
+    At least one round runs; further rounds stop at `rounds` or the deadline. A time limit
+    short enough for one round gives the same plan for the same input every time.
+    """
     best = _retime_until_stable(problem, placed)
     cost = problem.objective(best)
-    while time.perf_counter() < deadline:
-        again = _retime_until_stable(problem, _reinsert(problem, best, deadline=deadline))
+    for n in range(rounds):
+        if n and time.perf_counter() >= deadline:
+            break
+        again = _retime_until_stable(problem, _swap(problem, _reinsert(problem, best)))
         again_cost = problem.objective(again)
         if again_cost >= cost:
             break
@@ -1076,16 +1231,14 @@ def _cost_by_start(problem: _Problem, dv: Delivery, dock_id: str, grid: np.ndarr
     prev = problem.previous.get(dv.delivery_id)
     if w.keep and prev is not None:
         cost += w.keep
-        if prev.dock_id == dock_id and prev.start_min % problem.slots.slot_min == 0:
-            k = problem.slot_floor(prev.start_min)
-            if k < len(cost):
-                cost[k] -= w.keep
+        if prev.dock_id == dock_id:
+            cost[grid == prev.start_min] -= w.keep
     window = problem.start_window(dv, dock_id)
     if window is None:
         cost[:] = np.inf
     else:
-        cost[: window[0]] = np.inf
-        cost[window[1] + 1 :] = np.inf
+        slot = problem.slots.slot_min
+        cost[(grid < window[0] * slot) | (grid > window[1] * slot)] = np.inf
     return cost
 
 
