@@ -1097,6 +1097,10 @@ def _retime(problem: _Problem, placed: Mapping[str, Appointment]) -> dict[str, A
         if did not in problem.fixed_ids:
             per_dock.setdefault(app.dock_id, []).append(did)
     for dock_id, ids in per_dock.items():
+        if cap is None and all(
+            problem.cost(problem.by_id[did], dock_id, placed[did].start_min) == 0 for did in ids
+        ):
+            continue  # nothing on this dock to gain, and it shares no gate with the others
         ids.sort(key=lambda did: placed[did].start_min)
         dock = problem.docks[dock_id]
         windows = [problem.start_window(problem.by_id[did], dock_id) for did in ids]
@@ -1175,6 +1179,8 @@ def _retime_until_stable(
     problem: _Problem, placed: Mapping[str, Appointment], rounds: int = 4
 ) -> dict[str, Appointment]:
     """Retime dock after dock until a round gains nothing (the gate limit couples docks)."""
+    if problem.slots.capacity_per_slot is None:
+        return _retime(problem, placed)  # docks are independent: one round is exact
     best = dict(placed)
     cost = problem.objective(best)
     for _ in range(rounds):
