@@ -44,7 +44,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 # CP-SAT time per window in the search: long enough to improve a window of a dozen loads
-_WINDOW_BUDGET_S = 0.08
+_WINDOW_BUDGET_S = 0.25
 # how much later than the latest start on a dock retiming may push a load
 _RETIME_REACH_MIN = 180
 
@@ -1258,7 +1258,7 @@ def schedule(
     time_limit_s: float = 2.0,
     workers: int = 2,
     random_seed: int = 0,
-    window_size: int = 16,
+    window_size: int = 12,
 ) -> Plan:
     """Plan a dock and a start for each delivery; CP-SAT within the time limit, greedy seed.
 
