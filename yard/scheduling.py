@@ -804,18 +804,22 @@ def _window_model(
         slot_intervals.append(model.new_optional_fixed_size_interval_var(k, 1, scheduled, ""))
 
         target = dv.target_min
+        # a delivery left out pays the unscheduled fee only
+        placed = seed is not None
         late = model.new_int_var(0, problem.horizon_min, f"late_{did}")
-        model.add(late >= start - target)
-        model.add_hint(late, max(0, hint_start - target))
+        model.add(late >= start - target).only_enforce_if(scheduled)
+        model.add_hint(late, max(0, hint_start - target) if placed else 0)
         early = model.new_int_var(0, problem.horizon_min, f"early_{did}")
-        model.add(early >= target - start)
-        model.add_hint(early, max(0, target - hint_start))
+        model.add(early >= target - start).only_enforce_if(scheduled)
+        model.add_hint(early, max(0, target - hint_start) if placed else 0)
         cost_terms.append(dv.delay_weight * w.delay_per_min * late + w.early_per_min * early)
         if dv.due_min is not None:
             tardy = model.new_int_var(0, problem.horizon_min, f"tardy_{did}")
-            model.add(tardy >= start + cp_model.LinearExpr.sum(end_terms) - dv.due_min)
+            model.add(
+                tardy >= start + cp_model.LinearExpr.sum(end_terms) - dv.due_min
+            ).only_enforce_if(scheduled)
             hint_end = hint_start + (problem.candidates[did][seed.dock_id] if seed else 0)
-            model.add_hint(tardy, max(0, hint_end - dv.due_min))
+            model.add_hint(tardy, max(0, hint_end - dv.due_min) if placed else 0)
             cost_terms.append(w.lateness_per_min * tardy)
         prev = problem.previous.get(did)
         if w.keep and prev is not None:

@@ -364,7 +364,7 @@ class TestSearch:
         assert_valid(plan, docks, deliveries)
         assert plan.unscheduled == ()
         # the greedy queues the bunch behind its wishes; starting some early costs less
-        assert plan.objective < 0.8 * plan.greedy_objective
+        assert plan.objective < 0.9 * plan.greedy_objective
 
     def test_a_short_time_limit_gives_the_same_plan_every_time(self) -> None:
         docks, deliveries = congested_day()
