@@ -265,6 +265,7 @@ class _Timeline:
         return None
 
     def add(self, start_min: int, end_min: int, product: str) -> None:
+        """Record a load on the dock."""
         i = bisect.bisect_right(self.starts, start_min)
         self.busy.insert(i, _Busy(start_min, end_min, product))
         self.starts.insert(i, start_min)
@@ -360,9 +361,11 @@ class _Problem:
                     raise ValueError(f"fixed appointments {a[3]} and {b[3]} clash on {dock_id}")
 
     def slot_floor(self, minute: int) -> int:
+        """The slot a minute falls in."""
         return minute // self.slots.slot_min
 
     def slot_ceil(self, minute: int) -> int:
+        """The first slot starting at or after a minute."""
         return -(-minute // self.slots.slot_min)
 
     def start_window(self, dv: Delivery, dock_id: str) -> tuple[int, int] | None:
@@ -403,6 +406,7 @@ class _Problem:
         return self.cost(dv, app.dock_id, app.start_min)
 
     def objective(self, placed: Mapping[str, Appointment]) -> int:
+        """The cost of a whole plan."""
         return sum(self.placed_cost(dv, placed.get(dv.delivery_id)) for dv in self.deliveries)
 
     def plan(
@@ -454,28 +458,32 @@ class _Board:
         self.placed: dict[str, Appointment] = {}
 
     def take(self, dv: Delivery, app: Appointment) -> None:
-        # fixed loads are facts: they block the dock even across a closed interval
+        """Place a delivery (a fixed one may cross a closure: it is a fact)."""
         dur = self.problem.candidates[dv.delivery_id][app.dock_id]
         self.timelines[app.dock_id].add(app.start_min, app.start_min + dur, dv.load.product)
         self.starts_per_slot[self.problem.slot_floor(app.start_min)] += 1
         self.placed[dv.delivery_id] = app
 
     def release(self, dv: Delivery) -> None:
+        """Take a placed delivery off its dock."""
         app = self.placed.pop(dv.delivery_id)
         self.timelines[app.dock_id].remove(app.start_min)
         self.starts_per_slot[self.problem.slot_floor(app.start_min)] -= 1
 
     def slot_full(self, start_min: int) -> bool:
+        """Whether the gate already has its starts in this slot."""
         cap = self.problem.slots.capacity_per_slot
         return cap is not None and self.starts_per_slot[self.problem.slot_floor(start_min)] >= cap
 
     def fits(self, dv: Delivery, dock_id: str, start_min: int) -> bool:
+        """Whether the delivery may start here now."""
         dur = self.problem.candidates[dv.delivery_id][dock_id]
         return self.timelines[dock_id].fits(
             start_min, dur, dv.load.product
         ) is None and not self.slot_full(start_min)
 
     def earliest(self, dv: Delivery, dock_id: str, from_min: int) -> int | None:
+        """The first free start on this dock at or after a minute."""
         problem = self.problem
         window = problem.start_window(dv, dock_id)
         if window is None:
@@ -497,6 +505,7 @@ class _Board:
         return None
 
     def latest_before(self, dv: Delivery, dock_id: str, until_min: int) -> int | None:
+        """The last free start on this dock at or before a minute."""
         problem = self.problem
         window = problem.start_window(dv, dock_id)
         if window is None:
@@ -518,6 +527,7 @@ class _Board:
         return None
 
     def keep_option(self, dv: Delivery, prev: Appointment | None) -> Appointment | None:
+        """An earlier appointment, if the delivery may still have it."""
         problem = self.problem
         if prev is None or prev.dock_id not in problem.candidates[dv.delivery_id]:
             return None
