@@ -2,7 +2,9 @@
 
 Four dock kinds: bulk sugar (tippers, hoppers), general cargo (bagged sugar and timber on
 curtainsiders and flatbeds), steel coil (flatbeds, timber too) and a hazardous tanker bay (two
-liquids with a flush between them). Loads are drawn so every dock kind is about equally busy.
+liquids with a flush between them). Loads are drawn so every dock kind is about equally busy;
+a day's loads can also be dealt out in exact proportions (`deal_kinds`), as a plant releases
+its outbound loads per product line to match that line's docks.
 """
 
 from __future__ import annotations
@@ -141,6 +143,31 @@ def random_load(rng: random.Random, docks: list[Dock]) -> Load:
     """A load whose dock kind is drawn in proportion to the docks of that kind and its weight."""
     kinds = [_kind_of(d) for d in docks]
     kind = rng.choices(kinds, weights=[k.demand_weight for k in kinds])[0]
+    return load_of_kind(rng, kind)
+
+
+def deal_kinds(rng: random.Random, docks: list[Dock], n_loads: int) -> list[DockKind]:
+    """The dock kinds of `n_loads` loads in exact proportion to `random_load`'s odds, shuffled."""
+    weights: dict[str, float] = {}
+    for dock in docks:
+        kind = _kind_of(dock)
+        weights[kind.name] = weights.get(kind.name, 0.0) + kind.demand_weight
+    total = sum(weights.values())
+    shares = {name: n_loads * w / total for name, w in weights.items()}
+    counts = {name: int(share) for name, share in shares.items()}
+    # largest remainders get the loads that rounding down left over
+    for name in sorted(shares, key=lambda k: counts[k] - shares[k])[
+        : n_loads - sum(counts.values())
+    ]:
+        counts[name] += 1
+    by_name = {k.name: k for k in DOCK_KINDS}
+    dealt = [by_name[name] for name, n in counts.items() for _ in range(n)]
+    rng.shuffle(dealt)
+    return dealt
+
+
+def load_of_kind(rng: random.Random, kind: DockKind) -> Load:
+    """One of the loads that docks of this kind take, with a random quantity."""
     product, body, hazardous, low_kg, high_kg = rng.choice(kind.loads)
     quantity_kg = float(rng.randrange(low_kg, high_kg + 1, 500))
     return Load(product=product, body=body, quantity_kg=quantity_kg, hazardous=hazardous)

@@ -3,9 +3,9 @@
 Pure computation, no session and no I/O. Trucks wait in a parking area, not at the gate; when a
 dock is about to free up, it calls one truck forward. Trucks whose appointment has come are
 called first, in appointment order; early, late and unplanned trucks fill the gaps between
-them, as long as they hold up an appointment on its way by no more than a small slack, or by
-no longer than the dock would otherwise stand idle waiting for it. A called
-truck must reach the dock within a set time or it loses the call.
+them. A free dock is kept for a truck on its way only when that truck is minutes away and
+the filler would hold it up for longer than a small slack: an idle dock delays everyone
+behind it. A called truck must reach the dock within a set time or it loses the call.
 
 Times are minutes (fractions allowed) from the same origin as the scheduler's plan.
 """
@@ -41,6 +41,8 @@ class QueueRules:
     respond_within_min: float = 10.0
     # a gap filler may hold up the next appointment by at most this much
     gap_slack_min: float = 5.0
+    # a free dock waits for a truck on its way only if it is at most this far off
+    hold_for_min: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,9 @@ def choose_truck(
     fillers = sorted(compatible, key=lambda t: (t.missed_calls > 0, t.arrived_min))
     for truck in fillers:
         holdup_min = _service_end(dock, truck.load, start_min) - next_owed_min
-        # a filler may hold the owed truck up a little, or as long as the dock would stand idle
-        if holdup_min <= max(rules.gap_slack_min, idle_min):
+        # the dock is kept free only for a truck about to reach it, and only when the filler
+        # would hold that truck up for long: an idle dock costs every truck behind it
+        if idle_min >= rules.hold_for_min or holdup_min <= rules.gap_slack_min:
             return _call(truck, dock, now_min, rules, ranked[truck.truck_id])
     return None
 

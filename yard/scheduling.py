@@ -4,21 +4,49 @@ Pure computation, no session and no I/O. Every time here is a whole number of mi
 plan's origin (the plant's local midnight, say); `minutes_from` and `at_minute` convert at the
 edges. Start times sit on a slot grid anchored at the origin; a fixed appointment may sit off it.
 
-CP-SAT solves the plan within a time limit, seeded with a greedy plan; if the solver finds
-nothing better in time, the greedy plan is the answer, so a plan always comes back.
+The cost of a plan is, per delivery: minutes started after its preferred time (times its delay
+weight), minutes started before it, minutes finished after its due time, minutes of loading
+past the dock's closing time (overtime), a fee for moving it off its previous appointment, and
+a large fee for leaving it unscheduled.
+
+How a plan is made, each step keeping the best plan so far (the greedy one is always valid):
+
+1. Greedy: deliveries on the road that can still make their appointment keep it first; then
+   every other delivery in order of its previous appointment (or wish), each at the cheapest
+   of a few starts per dock. The placement also prices the changeovers it adds and the use of
+   a busier dock than a load needs, which the cost sees only later, through delays.
+2. Polish (no solver, and the same answer for the same input): retime every dock at once by a
+   dynamic programme over the slot grid, exact for the order on the dock; reinsert each
+   delivery at its cheapest place; let a delivery that could start sooner trade places with
+   one in its way. Rounds repeat while they gain, at least once, until the time limit.
+3. CP-SAT with what time is left: a problem of up to `window_size` flexible deliveries is
+   solved whole (optional intervals per compatible dock, no overlap per dock, changeovers as
+   ordered pairs), which gives the solver's proven bound; a larger one by large-neighbourhood
+   search, re-solving windows of deliveries close in time on docks that share loads, costliest
+   first, with everything else held, and polishing between passes.
+
+`yard.scheduling_bound` gives a lower bound for any size.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import time
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+import numpy as np
 from ortools.sat.python import cp_model
+
+# CP-SAT time per window in the search: long enough to improve a window of a dozen loads
+_WINDOW_BUDGET_S = 0.25
+# how much later than the latest start on a dock retiming may push a load
+_RETIME_REACH_MIN = 180
 
 
 def minutes_from(origin: datetime, at: datetime) -> int:
@@ -58,12 +86,21 @@ class Dock:
     opens_min: int = 0
     closes_min: int = 24 * 60
     closed: tuple[tuple[int, int], ...] = ()
+    # the dock may keep loading this long past closing, each minute at the overtime cost
+    overtime_min: int = 0
 
     def __post_init__(self) -> None:
         if (self.loading_rate_kg_per_min is None) == (self.fixed_duration_min is None):
             raise ValueError(f"dock {self.dock_id}: give a loading rate or a fixed duration")
         if self.closes_min <= self.opens_min:
             raise ValueError(f"dock {self.dock_id}: closes before it opens")
+        if self.overtime_min < 0:
+            raise ValueError(f"dock {self.dock_id}: overtime cannot be negative")
+
+    @property
+    def last_end_min(self) -> int:
+        """The latest minute a load may end, overtime included."""
+        return self.closes_min + self.overtime_min
 
 
 def is_compatible(dock: Dock, load: Load) -> bool:
@@ -132,6 +169,7 @@ class Weights:
     delay_per_min: int = 4
     early_per_min: int = 1
     lateness_per_min: int = 20
+    overtime_per_min: int = 10
     unscheduled: int = 100_000
     # cost of moving a delivery away from its previous appointment (re-slotting)
     keep: int = 0
@@ -194,27 +232,50 @@ class _Busy:
     product: str | None  # None for a closed interval
 
 
+def _dock_gap(dock: Dock, blocker: _Busy, product: str) -> int:
+    """Changeover needed between a busy interval and a load of this product."""
+    return dock.changeover_min if blocker.product not in (None, product) else 0
+
+
 @dataclass
 class _Timeline:
-    """The greedy's view of one dock: busy intervals sorted by start."""
+    """The greedy's view of one dock: closures, and loads sorted by start."""
 
     dock: Dock
-    busy: list[_Busy]
+    closures: list[_Busy]
+    busy: list[_Busy] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    longest_min: int = 0
 
     def fits(self, start_min: int, duration_min: int, product: str) -> _Busy | None:
-        """The first busy interval that rules out this start, or None if it fits."""
+        """The first closure or load that rules out this start, or None if it fits."""
         end = start_min + duration_min
-        for b in self.busy:
-            if b.start_min >= end + self.dock.changeover_min:
+        for c in self.closures:
+            if c.start_min < end and c.end_min > start_min:
+                return c
+        co = self.dock.changeover_min
+        # no load starting before this can reach the start, changeover included
+        i = bisect.bisect_left(self.starts, start_min - self.longest_min - co)
+        for b in self.busy[i:]:
+            if b.start_min >= end + co:
                 break
-            gap = _dock_gap(self.dock, b, product)
+            gap = co if b.product != product else 0
             if b.start_min < end + gap and b.end_min + gap > start_min:
                 return b
         return None
 
-    def add(self, start_min: int, end_min: int, product: str | None) -> None:
-        self.busy.append(_Busy(start_min, end_min, product))
-        self.busy.sort(key=lambda b: b.start_min)
+    def add(self, start_min: int, end_min: int, product: str) -> None:
+        """Record a load on the dock."""
+        i = bisect.bisect_right(self.starts, start_min)
+        self.busy.insert(i, _Busy(start_min, end_min, product))
+        self.starts.insert(i, start_min)
+        self.longest_min = max(self.longest_min, end_min - start_min)
+
+    def remove(self, start_min: int) -> None:
+        """Drop the load that starts at this minute."""
+        i = bisect.bisect_left(self.starts, start_min)
+        del self.busy[i]
+        del self.starts[i]
 
 
 class _Problem:
@@ -237,10 +298,11 @@ class _Problem:
         if slots.slot_min <= 0:
             raise ValueError("slot length must be positive")
         self.deliveries = list(deliveries)
+        self.by_id = {dv.delivery_id: dv for dv in deliveries}
         self.slots = slots
         self.weights = weights
         self.previous = previous
-        self.horizon_min = max(d.closes_min for d in docks) + slots.slot_min
+        self.horizon_min = max(d.last_end_min for d in docks) + slots.slot_min
         self.fixed_ids = {dv.delivery_id for dv in deliveries if dv.fixed is not None}
         self.candidates: dict[str, dict[str, int]] = {}
         for dv in deliveries:
@@ -258,6 +320,29 @@ class _Problem:
                 cands = {dv.fixed.dock_id: cands[dv.fixed.dock_id]}
             self.candidates[dv.delivery_id] = cands
         self._check_fixed()
+        # how contested each dock is: work that could go there, shared evenly among its
+        # candidates, over the dock's open minutes
+        self.pressure = dict.fromkeys(self.docks, 0.0)
+        for cands in self.candidates.values():
+            for dock_id, dur in cands.items():
+                self.pressure[dock_id] += dur / len(cands)
+        for dock_id, dock in self.docks.items():
+            open_min = dock.closes_min - dock.opens_min - sum(b - a for a, b in dock.closed)
+            self.pressure[dock_id] /= max(1, open_min)
+
+    def balance_cost(self, dv: Delivery, dock_id: str) -> int:
+        """What taking a more contested dock than needed costs, priced as delay.
+
+        A load that two kinds of dock take should leave the busier kind to the loads only it
+        can take: each of its minutes there costs as much delay as the busier dock's extra
+        share of the day.
+        """
+        cands = self.candidates[dv.delivery_id]
+        if len(cands) < 2:
+            return 0
+        least = min(self.pressure[d] for d in cands)
+        extra = self.pressure[dock_id] - least
+        return round(8 * self.weights.delay_per_min * extra * cands[dock_id])
 
     def _check_fixed(self) -> None:
         by_dock: dict[str, list[tuple[int, int, str, str]]] = {}
@@ -276,9 +361,11 @@ class _Problem:
                     raise ValueError(f"fixed appointments {a[3]} and {b[3]} clash on {dock_id}")
 
     def slot_floor(self, minute: int) -> int:
+        """The slot a minute falls in."""
         return minute // self.slots.slot_min
 
     def slot_ceil(self, minute: int) -> int:
+        """The first slot starting at or after a minute."""
         return -(-minute // self.slots.slot_min)
 
     def start_window(self, dv: Delivery, dock_id: str) -> tuple[int, int] | None:
@@ -286,8 +373,15 @@ class _Problem:
         dock = self.docks[dock_id]
         dur = self.candidates[dv.delivery_id][dock_id]
         lo = self.slot_ceil(max(dv.ready_min, dock.opens_min))
-        hi = self.slot_floor(dock.closes_min - dur)
+        hi = self.slot_floor(dock.last_end_min - dur)
         return (lo, hi) if lo <= hi else None
+
+    def start_window_holds(self, dv: Delivery, dock_id: str, start_min: int) -> bool:
+        """Whether this start is on the grid and inside the delivery's window on the dock."""
+        if start_min % self.slots.slot_min:
+            return False
+        window = self.start_window(dv, dock_id)
+        return window is not None and window[0] <= start_min // self.slots.slot_min <= window[1]
 
     def cost(self, dv: Delivery, dock_id: str, start_min: int) -> int:
         """Objective contribution of one placed delivery."""
@@ -295,23 +389,25 @@ class _Problem:
         target = dv.target_min
         cost = dv.delay_weight * w.delay_per_min * max(0, start_min - target)
         cost += w.early_per_min * max(0, target - start_min)
+        end = start_min + self.candidates[dv.delivery_id][dock_id]
         if dv.due_min is not None:
-            end = start_min + self.candidates[dv.delivery_id][dock_id]
             cost += w.lateness_per_min * max(0, end - dv.due_min)
+        if dv.fixed is None:
+            cost += w.overtime_per_min * max(0, end - self.docks[dock_id].closes_min)
         prev = self.previous.get(dv.delivery_id)
         if w.keep and prev is not None and prev != Appointment(dock_id, start_min):
             cost += w.keep
         return cost
 
+    def placed_cost(self, dv: Delivery, app: Appointment | None) -> int:
+        """Cost of a delivery where it is placed, or of leaving it out."""
+        if app is None:
+            return self.weights.unscheduled
+        return self.cost(dv, app.dock_id, app.start_min)
+
     def objective(self, placed: Mapping[str, Appointment]) -> int:
-        total = 0
-        for dv in self.deliveries:
-            app = placed.get(dv.delivery_id)
-            if app is None:
-                total += self.weights.unscheduled
-            else:
-                total += self.cost(dv, app.dock_id, app.start_min)
-        return total
+        """The cost of a whole plan."""
+        return sum(self.placed_cost(dv, placed.get(dv.delivery_id)) for dv in self.deliveries)
 
     def plan(
         self,
@@ -345,49 +441,56 @@ class _Problem:
         )
 
 
-def _greedy(problem: _Problem) -> dict[str, Appointment]:
-    """Place fixed loads, keep previous appointments that still fit, then insert the rest."""
-    timelines: dict[str, _Timeline] = {}
-    for dock in problem.docks.values():
-        busy = [_Busy(0, dock.opens_min, None), _Busy(dock.closes_min, problem.horizon_min, None)]
-        busy += [_Busy(a, b, None) for a, b in dock.closed]
-        timelines[dock.dock_id] = _Timeline(dock, sorted(busy, key=lambda b: b.start_min))
-    starts_per_slot: dict[int, int] = {}
-    cap = problem.slots.capacity_per_slot
-    placed: dict[str, Appointment] = {}
+class _Board:
+    """Docks' busy intervals and starts per slot, for placing deliveries one at a time."""
 
-    def take(dv: Delivery, app: Appointment) -> None:
-        dur = problem.candidates[dv.delivery_id][app.dock_id]
-        timelines[app.dock_id].add(app.start_min, app.start_min + dur, dv.load.product)
-        slot = problem.slot_floor(app.start_min)
-        starts_per_slot[slot] = starts_per_slot.get(slot, 0) + 1
-        placed[dv.delivery_id] = app
+    def __init__(self, problem: _Problem) -> None:
+        self.problem = problem
+        self.timelines: dict[str, _Timeline] = {}
+        for dock in problem.docks.values():
+            closures = [
+                _Busy(0, dock.opens_min, None),
+                _Busy(dock.last_end_min, problem.horizon_min, None),
+            ]
+            closures += [_Busy(a, b, None) for a, b in dock.closed]
+            self.timelines[dock.dock_id] = _Timeline(dock, closures)
+        self.starts_per_slot: Counter[int] = Counter()
+        self.placed: dict[str, Appointment] = {}
 
-    def slot_full(start_min: int) -> bool:
-        return cap is not None and starts_per_slot.get(problem.slot_floor(start_min), 0) >= cap
+    def take(self, dv: Delivery, app: Appointment) -> None:
+        """Place a delivery (a fixed one may cross a closure: it is a fact)."""
+        dur = self.problem.candidates[dv.delivery_id][app.dock_id]
+        self.timelines[app.dock_id].add(app.start_min, app.start_min + dur, dv.load.product)
+        self.starts_per_slot[self.problem.slot_floor(app.start_min)] += 1
+        self.placed[dv.delivery_id] = app
 
-    flexible = []
-    for dv in problem.deliveries:
-        if dv.fixed is not None:
-            dur = problem.candidates[dv.delivery_id][dv.fixed.dock_id]
-            # fixed loads are facts: they block the dock even across a closed interval
-            timelines[dv.fixed.dock_id].busy.append(
-                _Busy(dv.fixed.start_min, dv.fixed.start_min + dur, dv.load.product)
-            )
-            timelines[dv.fixed.dock_id].busy.sort(key=lambda b: b.start_min)
-            slot = problem.slot_floor(dv.fixed.start_min)
-            starts_per_slot[slot] = starts_per_slot.get(slot, 0) + 1
-            placed[dv.delivery_id] = dv.fixed
-        else:
-            flexible.append(dv)
+    def release(self, dv: Delivery) -> None:
+        """Take a placed delivery off its dock."""
+        app = self.placed.pop(dv.delivery_id)
+        self.timelines[app.dock_id].remove(app.start_min)
+        self.starts_per_slot[self.problem.slot_floor(app.start_min)] -= 1
 
-    def earliest(dv: Delivery, dock_id: str, from_min: int) -> int | None:
+    def slot_full(self, start_min: int) -> bool:
+        """Whether the gate already has its starts in this slot."""
+        cap = self.problem.slots.capacity_per_slot
+        return cap is not None and self.starts_per_slot[self.problem.slot_floor(start_min)] >= cap
+
+    def fits(self, dv: Delivery, dock_id: str, start_min: int) -> bool:
+        """Whether the delivery may start here now."""
+        dur = self.problem.candidates[dv.delivery_id][dock_id]
+        return self.timelines[dock_id].fits(
+            start_min, dur, dv.load.product
+        ) is None and not self.slot_full(start_min)
+
+    def earliest(self, dv: Delivery, dock_id: str, from_min: int) -> int | None:
+        """The first free start on this dock at or after a minute."""
+        problem = self.problem
         window = problem.start_window(dv, dock_id)
         if window is None:
             return None
         lo, hi = window
         dur = problem.candidates[dv.delivery_id][dock_id]
-        timeline = timelines[dock_id]
+        timeline = self.timelines[dock_id]
         k = max(lo, problem.slot_ceil(from_min))
         while k <= hi:
             start = k * problem.slots.slot_min
@@ -395,374 +498,768 @@ def _greedy(problem: _Problem) -> dict[str, Appointment]:
             if blocker is not None:
                 gap = _dock_gap(timeline.dock, blocker, dv.load.product)
                 k = max(k + 1, problem.slot_ceil(blocker.end_min + gap))
-            elif slot_full(start):
+            elif self.slot_full(start):
                 k += 1
             else:
                 return start
         return None
 
-    def keep_option(dv: Delivery) -> Appointment | None:
-        prev = problem.previous.get(dv.delivery_id)
+    def latest_before(self, dv: Delivery, dock_id: str, until_min: int) -> int | None:
+        """The last free start on this dock at or before a minute."""
+        problem = self.problem
+        window = problem.start_window(dv, dock_id)
+        if window is None:
+            return None
+        lo, hi = window
+        dur = problem.candidates[dv.delivery_id][dock_id]
+        timeline = self.timelines[dock_id]
+        k = min(hi, problem.slot_floor(until_min))
+        while k >= lo:
+            start = k * problem.slots.slot_min
+            blocker = timeline.fits(start, dur, dv.load.product)
+            if blocker is not None:
+                gap = _dock_gap(timeline.dock, blocker, dv.load.product)
+                k = min(k - 1, problem.slot_floor(blocker.start_min - gap - dur))
+            elif self.slot_full(start):
+                k -= 1
+            else:
+                return start
+        return None
+
+    def keep_option(self, dv: Delivery, prev: Appointment | None) -> Appointment | None:
+        """An earlier appointment, if the delivery may still have it."""
+        problem = self.problem
         if prev is None or prev.dock_id not in problem.candidates[dv.delivery_id]:
             return None
         window = problem.start_window(dv, prev.dock_id)
-        dur = problem.candidates[dv.delivery_id][prev.dock_id]
         if (
             window is None
             or prev.start_min % problem.slots.slot_min
             or not window[0] <= problem.slot_floor(prev.start_min) <= window[1]
-            or timelines[prev.dock_id].fits(prev.start_min, dur, dv.load.product) is not None
-            or slot_full(prev.start_min)
+            or not self.fits(dv, prev.dock_id, prev.start_min)
         ):
             return None
         return prev
 
-    # costliest waits first; then in order of the previous appointment (or the wish), so
-    # earlier holders keep their place and a slot freed by a no-show or a slip is open to a
-    # later delivery that gains by moving
-    def order(dv: Delivery) -> tuple[int, int, str]:
-        prev = problem.previous.get(dv.delivery_id)
-        return (-dv.delay_weight, prev.start_min if prev else dv.target_min, dv.delivery_id)
+    def best_option(self, dv: Delivery, stay: Appointment | None = None) -> Appointment | None:
+        """The cheapest place for a delivery among a few candidate starts on each dock.
 
-    for dv in sorted(flexible, key=order):
-        best: tuple[int, int, Appointment] | None = None
-        kept = keep_option(dv)
-        if kept is not None:
-            best = (problem.cost(dv, kept.dock_id, kept.start_min), -1, kept)
-        for rank, dock_id in enumerate(problem.candidates[dv.delivery_id]):
-            for from_min in {dv.target_min, dv.ready_min}:
-                start = earliest(dv, dock_id, from_min)
-                if start is None:
-                    continue
-                option = (problem.cost(dv, dock_id, start), rank, Appointment(dock_id, start))
+        Candidates: a given appointment to stay at, the previous appointment, the first free
+        start at or after the wish, the first at or after the ready time, and the last free
+        start before the wish; ties go to the least contested dock.
+        """
+        problem = self.problem
+        best: tuple[int, float, Appointment] | None = None
+        previous = problem.previous.get(dv.delivery_id)
+        for app in (self.keep_option(dv, stay), self.keep_option(dv, previous)):
+            if app is not None:
+                option = (problem.cost(dv, app.dock_id, app.start_min), -1.0, app)
                 if best is None or option[:2] < best[:2]:
                     best = option
-        if best is not None:
-            take(dv, best[2])
-    return placed
+        for dock_id in problem.candidates[dv.delivery_id]:
+            starts = {
+                self.earliest(dv, dock_id, dv.target_min),
+                self.earliest(dv, dock_id, dv.ready_min),
+            }
+            if dv.target_min > dv.ready_min:
+                starts.add(self.latest_before(dv, dock_id, dv.target_min))
+            for start in starts:
+                if start is None:
+                    continue
+                option = (
+                    problem.cost(dv, dock_id, start)
+                    + self.changeover_cost(dv, dock_id, start)
+                    + problem.balance_cost(dv, dock_id),
+                    problem.pressure[dock_id],
+                    Appointment(dock_id, start),
+                )
+                if best is None or option[:2] < best[:2]:
+                    best = option
+        return None if best is None else best[2]
+
+    def changeover_cost(self, dv: Delivery, dock_id: str, start_min: int) -> int:
+        """Dock minutes this placement adds in changeovers, priced as delay to later loads.
+
+        The cost of a plan counts changeovers only through the delays they cause later, which
+        a one-by-one placement cannot see; without this, loads of two products alternate
+        on a dock and every switch costs a flush.
+        """
+        dock = self.problem.docks[dock_id]
+        if not dock.changeover_min:
+            return 0
+        timeline = self.timelines[dock_id]
+        i = bisect.bisect_right(timeline.starts, start_min)
+        before = timeline.busy[i - 1] if i > 0 else None
+        after = timeline.busy[i] if i < len(timeline.busy) else None
+        product = dv.load.product
+        switches = sum(1 for b in (before, after) if b is not None and b.product != product)
+        if before is not None and after is not None and before.product != after.product:
+            switches -= 1  # that switch was there already
+        return max(0, switches) * dock.changeover_min * self.problem.weights.delay_per_min
 
 
-def _dock_gap(dock: Dock, blocker: _Busy, product: str) -> int:
-    """Changeover needed after a busy interval before loading this product."""
-    return dock.changeover_min if blocker.product not in (None, product) else 0
+def _greedy(problem: _Problem) -> dict[str, Appointment]:
+    """Place fixed loads, then insert the rest one by one at their cheapest place."""
+    board = _Board(problem)
+    flexible = []
+    for dv in problem.deliveries:
+        if dv.fixed is not None:
+            board.take(dv, dv.fixed)
+        else:
+            flexible.append(dv)
+
+    # deliveries committed to their appointment (a previous one and a costly delay: a truck
+    # on the road that is on time for it) keep it first; then the rest, in order of their
+    # previous appointment (or wish), so that earlier holders keep their place and a slot
+    # freed by a no-show or a slip is open to a later delivery that gains by moving. Placing
+    # every costly delay first instead lets late trucks take any slot they like, and the
+    # plan loses dock time to the gaps they leave between the others.
+    def order(dv: Delivery) -> tuple[int, int, str]:
+        prev = problem.previous.get(dv.delivery_id)
+        committed = prev is not None and dv.delay_weight > 1
+        return (0 if committed else 1, prev.start_min if prev else dv.target_min, dv.delivery_id)
+
+    for dv in sorted(flexible, key=order):
+        app = board.best_option(dv)
+        if app is not None:
+            board.take(dv, app)
+    return board.placed
+
+
+def _reinsert(problem: _Problem, placed: Mapping[str, Appointment]) -> dict[str, Appointment]:
+    """Take each delivery out in turn, costliest first, and put it back at its cheapest place.
+
+    A delivery goes back where it was unless another place is cheaper, so no move raises the
+    cost; a retimed plan leaves gaps that a later or earlier delivery can now use.
+    """
+    board = _Board(problem)
+    for dv in problem.deliveries:
+        app = placed.get(dv.delivery_id)
+        if app is not None:
+            board.take(dv, app)
+    flexible = [dv for dv in problem.deliveries if dv.fixed is None]
+    flexible.sort(key=lambda dv: -problem.placed_cost(dv, placed.get(dv.delivery_id)))
+    for dv in flexible:
+        current = board.placed.get(dv.delivery_id)
+        if current is not None:
+            if problem.cost(dv, current.dock_id, current.start_min) == 0:
+                continue
+            board.release(dv)
+        app = board.best_option(dv, stay=current)
+        if app is not None:
+            board.take(dv, app)
+    return dict(board.placed)
+
+
+def _swap(problem: _Problem, placed: Mapping[str, Appointment]) -> dict[str, Appointment]:
+    """Let a delivery that could start sooner trade places with one placed in that span.
+
+    Reinsertion moves one delivery into a gap; a plan with no gaps needs two to trade: a
+    truck that turns up early takes the place of one that has not left yet, which takes
+    the later place. A trade is kept when it lowers the two deliveries' cost.
+    """
+    board = _Board(problem)
+    for dv in problem.deliveries:
+        app = placed.get(dv.delivery_id)
+        if app is not None:
+            board.take(dv, app)
+    by_dock: dict[str, list[tuple[int, str]]] = {d: [] for d in problem.docks}
+    for did, app in board.placed.items():
+        if did not in problem.fixed_ids:
+            by_dock[app.dock_id].append((app.start_min, did))
+    for items in by_dock.values():
+        items.sort()
+    flexible = [dv for dv in problem.deliveries if dv.fixed is None]
+    flexible.sort(key=lambda dv: -problem.placed_cost(dv, placed.get(dv.delivery_id)))
+    for dv in flexible:
+        mine = board.placed.get(dv.delivery_id)
+        if mine is None or mine.start_min <= dv.target_min:
+            continue
+        before = problem.cost(dv, mine.dock_id, mine.start_min)
+        if before == 0:
+            continue
+        for dock_id in problem.candidates[dv.delivery_id]:
+            items = by_dock[dock_id]
+            lo = bisect.bisect_left(items, (dv.ready_min, ""))
+            hi = bisect.bisect_left(items, (mine.start_min, ""))
+            for _, other_id in items[lo:hi]:
+                other = problem.by_id[other_id]
+                theirs = board.placed[other_id]
+                if mine.dock_id not in problem.candidates[other_id]:
+                    continue
+                if not problem.start_window_holds(other, mine.dock_id, mine.start_min):
+                    continue
+                if not problem.start_window_holds(dv, theirs.dock_id, theirs.start_min):
+                    continue
+                gain = (
+                    before
+                    + problem.cost(other, theirs.dock_id, theirs.start_min)
+                    - problem.cost(dv, theirs.dock_id, theirs.start_min)
+                    - problem.cost(other, mine.dock_id, mine.start_min)
+                )
+                if gain <= 0:
+                    continue
+                board.release(dv)
+                board.release(other)
+                new_mine = Appointment(theirs.dock_id, theirs.start_min)
+                new_theirs = Appointment(mine.dock_id, mine.start_min)
+                if board.fits(dv, new_mine.dock_id, new_mine.start_min):
+                    board.take(dv, new_mine)
+                    if board.fits(other, new_theirs.dock_id, new_theirs.start_min):
+                        board.take(other, new_theirs)
+                        by_dock[mine.dock_id].remove((mine.start_min, dv.delivery_id))
+                        by_dock[theirs.dock_id].remove((theirs.start_min, other_id))
+                        bisect.insort(
+                            by_dock[new_mine.dock_id], (new_mine.start_min, dv.delivery_id)
+                        )
+                        bisect.insort(by_dock[new_theirs.dock_id], (new_theirs.start_min, other_id))
+                        break
+                    board.release(dv)
+                board.take(dv, mine)
+                board.take(other, theirs)
+            else:
+                continue
+            break
+    return dict(board.placed)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A load that stays where it is during a window solve."""
+
+    start_min: int
+    end_min: int
+    product: str
 
 
 @dataclass
-class _Model:
-    """A CP-SAT model of the problem and the handles needed to hint and read it."""
+class _Window:
+    """A CP-SAT model of some free deliveries around held loads, and its handles."""
 
     model: cp_model.CpModel
     start_k: dict[str, cp_model.IntVar]
     presence: dict[tuple[str, str], cp_model.IntVar]
-    hints: list[tuple[cp_model.IntVar, int]]
 
 
-def _build_model(
+def _window_model(
     problem: _Problem,
-    seed_plan: Mapping[str, Appointment],
-    changeover_pairs: Collection[tuple[str, str, str]],
-) -> _Model:
-    """The CP-SAT model with the given (dock, delivery, delivery) changeover disjunctions."""
+    free: Sequence[Delivery],
+    *,
+    held: Mapping[str, Sequence[_Held]],
+    held_starts: Mapping[int, int],
+    bounds: Mapping[str, tuple[int, int]],
+    hint: Mapping[str, Appointment],
+) -> _Window:
+    """Free deliveries placed anywhere in their slot bounds, not clashing with held loads.
+
+    Each free delivery has one start on the slot grid and an optional interval per compatible
+    dock; a dock's intervals may not overlap. Changeovers: a free load keeps the changeover
+    from held loads of another product by not overlapping them widened on both sides, and two
+    free loads of different products on one dock are ordered by a literal.
+    """
     model = cp_model.CpModel()
     slot = problem.slots.slot_min
     w = problem.weights
     cost_terms: list[cp_model.LinearExprT] = []
     presence: dict[tuple[str, str], cp_model.IntVar] = {}
     start_k: dict[str, cp_model.IntVar] = {}
-    hints: list[tuple[cp_model.IntVar, int]] = []
-    dock_intervals: dict[str, list[cp_model.IntervalVar]] = {d: [] for d in problem.docks}
-    fixed_intervals: dict[str, list[cp_model.IntervalVar]] = {d: [] for d in problem.docks}
+    on_dock: dict[str, list[tuple[Delivery, cp_model.IntervalVar]]] = {d: [] for d in problem.docks}
     slot_intervals: list[cp_model.IntervalVar] = []
-    by_id = {dv.delivery_id: dv for dv in problem.deliveries}
 
-    for dv in problem.deliveries:
+    for dv in free:
         did = dv.delivery_id
-        if dv.fixed is not None:
-            dock_id = dv.fixed.dock_id
-            dur = problem.candidates[did][dock_id]
-            fixed_intervals[dock_id].append(
-                model.new_fixed_size_interval_var(dv.fixed.start_min, dur, f"fx_{did}")
-            )
-            slot_k = problem.slot_floor(dv.fixed.start_min)
-            slot_intervals.append(model.new_fixed_size_interval_var(slot_k, 1, f"fs_{did}"))
-            continue
-        windows = {
-            dock_id: win
-            for dock_id in problem.candidates[did]
-            if (win := problem.start_window(dv, dock_id)) is not None
-        }
+        lo_b, hi_b = bounds[did]
+        windows = {}
+        for dock_id in problem.candidates[did]:
+            win = problem.start_window(dv, dock_id)
+            if win is not None and max(win[0], lo_b) <= min(win[1], hi_b):
+                windows[dock_id] = (max(win[0], lo_b), min(win[1], hi_b))
         scheduled = model.new_bool_var(f"on_{did}")
-        seed = seed_plan.get(did)
-        hints.append((scheduled, int(seed is not None)))
+        seed = hint.get(did)
+        model.add_hint(scheduled, int(seed is not None))
         cost_terms.append(w.unscheduled * (1 - scheduled))
         if not windows:
             model.add(scheduled == 0)
             continue
-        lo = min(win[0] for win in windows.values())
-        hi = max(win[1] for win in windows.values())
-        k = model.new_int_var(lo, hi, f"k_{did}")
+        k_lo = min(a for a, _ in windows.values())
+        k_hi = max(b for _, b in windows.values())
+        k = model.new_int_var(k_lo, k_hi, f"k_{did}")
         start_k[did] = k
-        hint_start = seed.start_min if seed is not None else lo * slot
-        hints.append((k, hint_start // slot))
+        hint_start = slot * min(
+            max((seed.start_min if seed is not None else dv.target_min) // slot, k_lo), k_hi
+        )
+        model.add_hint(k, hint_start // slot)
         start = slot * k
         lits = []
         end_terms: list[cp_model.LinearExprT] = []
         for dock_id, (wlo, whi) in windows.items():
             p = model.new_bool_var(f"p_{did}_{dock_id}")
             presence[(did, dock_id)] = p
-            hints.append((p, int(seed is not None and seed.dock_id == dock_id)))
+            model.add_hint(p, int(seed is not None and seed.dock_id == dock_id))
             lits.append(p)
             dur = problem.candidates[did][dock_id]
             model.add(k >= wlo).only_enforce_if(p)
             model.add(k <= whi).only_enforce_if(p)
             iv = model.new_optional_fixed_size_interval_var(start, dur, p, f"iv_{did}_{dock_id}")
-            dock_intervals[dock_id].append(iv)
+            on_dock[dock_id].append((dv, iv))
             end_terms.append(dur * p)
+            closes = problem.docks[dock_id].closes_min
+            if w.overtime_per_min and problem.docks[dock_id].overtime_min:
+                over = model.new_int_var(0, problem.horizon_min, f"ot_{did}_{dock_id}")
+                model.add(over >= start + dur - closes).only_enforce_if(p)
+                on_here = seed is not None and seed.dock_id == dock_id
+                model.add_hint(over, max(0, hint_start + dur - closes) if on_here else 0)
+                cost_terms.append(w.overtime_per_min * over)
         model.add_exactly_one([*lits, scheduled.negated()])
-        slot_intervals.append(
-            model.new_optional_fixed_size_interval_var(k, 1, scheduled, f"sl_{did}")
-        )
+        slot_intervals.append(model.new_optional_fixed_size_interval_var(k, 1, scheduled, ""))
 
         target = dv.target_min
+        # a delivery left out pays the unscheduled fee only
+        placed = seed is not None
         late = model.new_int_var(0, problem.horizon_min, f"late_{did}")
-        model.add(late >= start - target)
-        hints.append((late, max(0, hint_start - target)))
+        model.add(late >= start - target).only_enforce_if(scheduled)
+        model.add_hint(late, max(0, hint_start - target) if placed else 0)
         early = model.new_int_var(0, problem.horizon_min, f"early_{did}")
-        model.add(early >= target - start)
-        hints.append((early, max(0, target - hint_start)))
+        model.add(early >= target - start).only_enforce_if(scheduled)
+        model.add_hint(early, max(0, target - hint_start) if placed else 0)
         cost_terms.append(dv.delay_weight * w.delay_per_min * late + w.early_per_min * early)
         if dv.due_min is not None:
             tardy = model.new_int_var(0, problem.horizon_min, f"tardy_{did}")
-            model.add(tardy >= start + cp_model.LinearExpr.sum(end_terms) - dv.due_min)
+            model.add(
+                tardy >= start + cp_model.LinearExpr.sum(end_terms) - dv.due_min
+            ).only_enforce_if(scheduled)
             hint_end = hint_start + (problem.candidates[did][seed.dock_id] if seed else 0)
-            hints.append((tardy, max(0, hint_end - dv.due_min)))
+            model.add_hint(tardy, max(0, hint_end - dv.due_min) if placed else 0)
             cost_terms.append(w.lateness_per_min * tardy)
         prev = problem.previous.get(did)
         if w.keep and prev is not None:
             stay = model.new_bool_var(f"stay_{did}")
-            hints.append((stay, int(seed == prev)))
             p_prev = presence.get((did, prev.dock_id))
             if p_prev is None or prev.start_min % slot:
                 model.add(stay == 0)
             else:
                 model.add_implication(stay, p_prev)
                 model.add(k == prev.start_min // slot).only_enforce_if(stay)
+            model.add_hint(stay, int(seed == prev))
             cost_terms.append(w.keep * (1 - stay))
 
     for dock_id, dock in problem.docks.items():
-        blocks = [(0, dock.opens_min), (dock.closes_min, problem.horizon_min), *dock.closed]
-        closed_ivs = [
-            model.new_fixed_size_interval_var(a, b - a, f"closed_{dock_id}_{i}")
-            for i, (a, b) in enumerate(blocks)
-            if b > a
-        ]
-        model.add_no_overlap(dock_intervals[dock_id] + closed_ivs)
-        if fixed_intervals[dock_id]:
-            model.add_no_overlap(dock_intervals[dock_id] + fixed_intervals[dock_id])
-
-    for dock_id, id_i, id_j in changeover_pairs:
-        dock = problem.docks[dock_id]
-        ends: list[tuple[cp_model.LinearExprT, int, cp_model.IntVar | None]] = []
-        for did in (id_i, id_j):
-            dv = by_id[did]
-            dur = problem.candidates[did][dock_id]
-            if dv.fixed is not None:
-                ends.append((dv.fixed.start_min, dur, None))
-            elif (did, dock_id) in presence:
-                ends.append((slot * start_k[did], dur, presence[(did, dock_id)]))
-        if len(ends) < 2:
+        mine = on_dock[dock_id]
+        if not mine:
             continue
-        (start_i, dur_i, p_i), (start_j, dur_j, p_j) = ends
-        enforce = [p for p in (p_i, p_j) if p is not None]
-        first = model.new_bool_var(f"co_{dock_id}_{id_i}_{id_j}")
-        seed_i, seed_j = seed_plan.get(id_i), seed_plan.get(id_j)
-        hints.append(
-            (first, int(seed_i is None or seed_j is None or seed_i.start_min <= seed_j.start_min))
-        )
+        blocks = [(0, dock.opens_min), (dock.last_end_min, problem.horizon_min), *dock.closed]
+        closed_ivs = [model.new_fixed_size_interval_var(a, b - a, "") for a, b in blocks if b > a]
+        model.add_no_overlap([iv for _, iv in mine] + closed_ivs)
+        others = held.get(dock_id, ())
         co = dock.changeover_min
-        model.add(start_i + dur_i + co <= start_j).only_enforce_if([*enforce, first])
-        model.add(start_j + dur_j + co <= start_i).only_enforce_if([*enforce, first.negated()])
-
-    if problem.slots.capacity_per_slot is not None:
-        model.add_cumulative(
-            slot_intervals, [1] * len(slot_intervals), problem.slots.capacity_per_slot
-        )
-    model.minimize(sum(cost_terms))
-    return _Model(model, start_k, presence, hints)
-
-
-def _near_pairs(
-    problem: _Problem, anchors: Mapping[str, int], near_min: int
-) -> set[tuple[str, str, str]]:
-    """Changeover pairs of different products whose anchor times lie close together."""
-    pairs: set[tuple[str, str, str]] = set()
-    for dock_id, dock in problem.docks.items():
-        if not dock.changeover_min:
-            continue
-        on_dock = sorted(
-            (anchors[dv.delivery_id], dv.delivery_id, dv.load.product)
-            for dv in problem.deliveries
-            if dock_id in problem.candidates[dv.delivery_id]
-        )
-        for i, (t_i, id_i, prod_i) in enumerate(on_dock):
-            for t_j, id_j, prod_j in on_dock[i + 1 :]:
-                if t_j - t_i > near_min:
-                    break
-                if prod_i != prod_j and not (
-                    id_i in problem.fixed_ids and id_j in problem.fixed_ids
-                ):
-                    pairs.add((dock_id, id_i, id_j))
-    return pairs
-
-
-def _changeover_violations(
-    problem: _Problem, placed: Mapping[str, Appointment]
-) -> set[tuple[str, str, str]]:
-    """Pairs of consecutive loads of different products closer than the dock's changeover."""
-    product = {dv.delivery_id: dv.load.product for dv in problem.deliveries}
-    per_dock: dict[str, list[tuple[int, int, str]]] = {}
-    for did, app in placed.items():
-        end = app.start_min + problem.candidates[did][app.dock_id]
-        per_dock.setdefault(app.dock_id, []).append((app.start_min, end, did))
-    found: set[tuple[str, str, str]] = set()
-    for dock_id, items in per_dock.items():
-        co = problem.docks[dock_id].changeover_min
+        for product in {dv.load.product for dv, _ in mine} if co else {None}:
+            # held loads of another product are widened by the changeover on both sides
+            zones = _merged(
+                (h.start_min - co, h.end_min + co)
+                if product is not None and h.product != product
+                else (h.start_min, h.end_min)
+                for h in others
+            )
+            same = [iv for dv, iv in mine if product is None or dv.load.product == product]
+            held_ivs = [model.new_fixed_size_interval_var(a, b - a, "") for a, b in zones]
+            if held_ivs or len(same) > 1:
+                model.add_no_overlap(same + held_ivs)
         if not co:
             continue
-        items.sort()
-        for (_, end_a, id_a), (start_b, _, id_b) in itertools.pairwise(items):
-            if product[id_a] != product[id_b] and end_a + co > start_b:
-                found.add((dock_id, *sorted((id_a, id_b))))  # type: ignore[arg-type]
+        for (dv_i, _), (dv_j, _) in itertools.combinations(mine, 2):
+            if dv_i.load.product == dv_j.load.product:
+                continue
+            id_i, id_j = dv_i.delivery_id, dv_j.delivery_id
+            p_i, p_j = presence[(id_i, dock_id)], presence[(id_j, dock_id)]
+            s_i, s_j = slot * start_k[id_i], slot * start_k[id_j]
+            d_i, d_j = problem.candidates[id_i][dock_id], problem.candidates[id_j][dock_id]
+            first = model.new_bool_var("")
+            model.add(s_i + d_i + co <= s_j).only_enforce_if([p_i, p_j, first])
+            model.add(s_j + d_j + co <= s_i).only_enforce_if([p_i, p_j, first.negated()])
+            h_i, h_j = hint.get(id_i), hint.get(id_j)
+            model.add_hint(first, int(h_i is None or h_j is None or h_i.start_min <= h_j.start_min))
+
+    cap = problem.slots.capacity_per_slot
+    if cap is not None and slot_intervals:
+        taken = [
+            (model.new_fixed_size_interval_var(k, 1, ""), n)
+            for k, n in held_starts.items()
+            if n > 0
+        ]
+        model.add_cumulative(
+            slot_intervals + [iv for iv, _ in taken],
+            [1] * len(slot_intervals) + [n for _, n in taken],
+            cap,
+        )
+    model.minimize(sum(cost_terms))
+    return _Window(model, start_k, presence)
+
+
+def _merged(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching intervals joined into disjoint ones."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _read_window(
+    problem: _Problem, built: _Window, solver: cp_model.CpSolver, free: Sequence[Delivery]
+) -> dict[str, Appointment | None]:
+    slot = problem.slots.slot_min
+    found: dict[str, Appointment | None] = {}
+    for dv in free:
+        did = dv.delivery_id
+        found[did] = None
+        for dock_id in problem.candidates[did]:
+            chosen = built.presence.get((did, dock_id))
+            if chosen is not None and solver.boolean_value(chosen):
+                found[did] = Appointment(dock_id, solver.value(built.start_k[did]) * slot)
     return found
 
 
-def _solve_full(
+def _solver(time_limit_s: float, workers: int, random_seed: int) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = random_seed
+    # symmetry detection costs more presolve time than it saves on these models
+    solver.parameters.symmetry_level = 0
+    return solver
+
+
+def _held_around(
+    problem: _Problem,
+    placed: Mapping[str, Appointment],
+    free_ids: Collection[str],
+    span_min: tuple[int, int] | None = None,
+) -> tuple[dict[str, list[_Held]], Counter[int]]:
+    """Loads that stay put, per dock, and starts per slot; only those near `span_min`."""
+    held: dict[str, list[_Held]] = {}
+    starts: Counter[int] = Counter()
+    for did, app in placed.items():
+        if did in free_ids:
+            continue
+        dur = problem.candidates[did][app.dock_id]
+        if span_min is not None and not span_min[0] <= app.start_min <= span_min[1]:
+            continue
+        held.setdefault(app.dock_id, []).append(
+            _Held(app.start_min, app.start_min + dur, problem.by_id[did].load.product)
+        )
+        starts[problem.slot_floor(app.start_min)] += 1
+    return held, starts
+
+
+def _solve_whole(
     problem: _Problem,
     seed_plan: Mapping[str, Appointment],
     *,
     time_limit_s: float,
     workers: int,
     random_seed: int,
-) -> tuple[dict[str, Appointment], int | None, SolveStatus] | None:
-    """Solve the whole model with CP-SAT from a hint; None when no clean solution came in time.
-
-    Changeover disjunctions are added lazily: first for pairs close together in the seed,
-    then for any pair a solution put too close, and the model is solved again. Each round's
-    model is a relaxation of the full one, so every round's bound is a valid bound.
-    """
-    deadline = time.perf_counter() + time_limit_s
-    slot = problem.slots.slot_min
-    anchors = {
-        dv.delivery_id: seed_plan[dv.delivery_id].start_min
-        if dv.delivery_id in seed_plan
-        else dv.ready_min
-        for dv in problem.deliveries
-    }
-    longest = max((max(c.values()) for c in problem.candidates.values() if c), default=0)
-    widest_co = max(d.changeover_min for d in problem.docks.values())
-    pairs = _near_pairs(problem, anchors, 2 * longest + widest_co + problem.slots.slot_min)
-    best_bound: int | None = None
-    while True:
-        remaining_s = deadline - time.perf_counter()
-        if remaining_s <= 0.02:
-            return None
-        built = _build_model(problem, seed_plan, pairs)
-        for var, value in built.hints:
-            built.model.add_hint(var, value)
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(0.02, deadline - time.perf_counter())
-        solver.parameters.num_workers = workers
-        solver.parameters.random_seed = random_seed
-        # symmetry detection costs more presolve time than it saves on these models
-        solver.parameters.symmetry_level = 0
-        status = solver.solve(built.model)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return None
-        bound = math.ceil(solver.best_objective_bound - 1e-6)
-        best_bound = bound if best_bound is None else max(best_bound, bound)
-        placed: dict[str, Appointment] = {}
-        for dv in problem.deliveries:
-            did = dv.delivery_id
-            if dv.fixed is not None:
-                placed[did] = dv.fixed
-                continue
-            for dock_id in problem.candidates[did]:
-                chosen = built.presence.get((did, dock_id))
-                if chosen is not None and solver.boolean_value(chosen):
-                    placed[did] = Appointment(dock_id, solver.value(built.start_k[did]) * slot)
-        violations = _changeover_violations(problem, placed) - pairs
-        if not violations:
-            optimal = status == cp_model.OPTIMAL
-            return placed, best_bound, SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE
-        pairs |= violations
+) -> tuple[dict[str, Appointment], int, SolveStatus] | None:
+    """Every flexible delivery in one model: the solver's bound holds for the whole problem."""
+    free = [dv for dv in problem.deliveries if dv.fixed is None]
+    free_ids = {dv.delivery_id for dv in free}
+    held, starts = _held_around(problem, seed_plan, free_ids)
+    bounds = {dv.delivery_id: (0, problem.slot_floor(problem.horizon_min)) for dv in free}
+    built = _window_model(
+        problem, free, held=held, held_starts=starts, bounds=bounds, hint=seed_plan
+    )
+    solver = _solver(time_limit_s, workers, random_seed)
+    status = solver.solve(built.model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    placed = {did: app for did, app in seed_plan.items() if did not in free_ids}
+    found = _read_window(problem, built, solver, free)
+    placed.update({did: app for did, app in found.items() if app is not None})
+    bound = math.ceil(solver.best_objective_bound - 1e-6)
+    optimal = status == cp_model.OPTIMAL
+    return placed, bound, SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE
 
 
-def _solve_cp_sat(
+def _dock_groups(problem: _Problem) -> list[set[str]]:
+    """Sets of docks tied together by deliveries that could go to either."""
+    parent = {d: d for d in problem.docks}
+
+    def root(d: str) -> str:
+        while parent[d] != d:
+            parent[d] = parent[parent[d]]
+            d = parent[d]
+        return d
+
+    for cands in problem.candidates.values():
+        ids = list(cands)
+        for other in ids[1:]:
+            parent[root(other)] = root(ids[0])
+    groups: dict[str, set[str]] = {}
+    for d in problem.docks:
+        groups.setdefault(root(d), set()).add(d)
+    return list(groups.values())
+
+
+def _search(
     problem: _Problem,
     seed_plan: Mapping[str, Appointment],
     *,
-    time_limit_s: float,
+    deadline: float,
     workers: int,
     random_seed: int,
     window_size: int,
-) -> tuple[dict[str, Appointment], int | None, SolveStatus] | None:
-    """Solve small problems whole; improve large ones window by window.
+) -> dict[str, Appointment]:
+    """Large-neighbourhood search: re-solve windows of deliveries close in time, one at a time.
 
-    A day of several hundred loads is too big for CP-SAT to improve within seconds, so the
-    deliveries are cut, in order of their seed start, into overlapping windows of
-    `window_size`; each window is re-solved with everything outside it held where it is.
-    Only a whole solve proves a bound.
+    Windows run along each group of docks in order of the current start, half overlapping,
+    and the costliest go first (that is where a queue built up). Every pass shifts the cut by
+    a third of a window so that no boundary stays put. A window may place its deliveries
+    anywhere within reach of its own time span, and its answer is kept only when it lowers the
+    cost. The search stops at the deadline or after a pass that improved nothing.
     """
-    flexible = [dv for dv in problem.deliveries if dv.fixed is None]
-    if len(flexible) <= window_size:
-        return _solve_full(
-            problem,
-            seed_plan,
-            time_limit_s=time_limit_s,
-            workers=workers,
-            random_seed=random_seed,
-        )
-    deadline = time.perf_counter() + time_limit_s
     placed = dict(seed_plan)
-    flexible.sort(
-        key=lambda dv: (
-            placed[dv.delivery_id].start_min if dv.delivery_id in placed else dv.ready_min
-        )
-    )
+    groups = _dock_groups(problem)
+    reach_min = 2 * max((max(c.values()) for c in problem.candidates.values() if c), default=0)
     step = max(1, window_size // 2)
-    starts = list(range(0, max(1, len(flexible) - step), step))
-    improved = False
-    for n, first in enumerate(starts):
-        budget = (deadline - time.perf_counter()) / (len(starts) - n)
-        if budget <= 0.02:
+    slot = problem.slots.slot_min
+    for pass_no in itertools.count():
+        windows: list[list[Delivery]] = []
+        for group in groups:
+            members = [
+                dv
+                for dv in problem.deliveries
+                if dv.fixed is None and set(problem.candidates[dv.delivery_id]) & group
+            ]
+            members.sort(
+                key=lambda dv: (
+                    placed[dv.delivery_id].start_min if dv.delivery_id in placed else dv.target_min
+                )
+            )
+            offset = (pass_no * window_size // 3) % step
+            cuts = [0] if offset == 0 else [0, offset]
+            cuts += list(range(offset + step, max(1, len(members) - step + 1), step))
+            windows += [members[i : i + window_size] for i in dict.fromkeys(cuts)]
+
+        def window_cost(chunk: list[Delivery], plan: Mapping[str, Appointment]) -> int:
+            return sum(problem.placed_cost(dv, plan.get(dv.delivery_id)) for dv in chunk)
+
+        windows = sorted(
+            (w for w in windows if window_cost(w, placed) > 0),
+            key=lambda w: window_cost(w, placed),
+        )
+        improved = False
+        while windows:
+            remaining_s = deadline - time.perf_counter()
+            if remaining_s <= 0.01:
+                return placed
+            chunk = windows.pop()
+            before = window_cost(chunk, placed)
+            if before == 0:
+                continue
+            ids = {dv.delivery_id for dv in chunk}
+            times = [placed[did].start_min for did in ids if did in placed]
+            times += [dv.target_min for dv in chunk]
+            lo = problem.slot_floor(min(times) - reach_min)
+            hi = problem.slot_ceil(max(times) + reach_min)
+            horizon = problem.slot_floor(problem.horizon_min)
+            bounds = {did: (lo, hi if did in placed else horizon) for did in ids}
+            span = (lo * slot - reach_min, (max(b for _, b in bounds.values()) + 1) * slot)
+            held, starts = _held_around(problem, placed, ids, span)
+            built = _window_model(
+                problem, chunk, held=held, held_starts=starts, bounds=bounds, hint=placed
+            )
+            budget_s = min(remaining_s, _WINDOW_BUDGET_S)
+            solver = _solver(budget_s, workers, random_seed + len(windows))
+            status = solver.solve(built.model)
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                continue
+            found = _read_window(problem, built, solver, chunk)
+            if sum(problem.placed_cost(dv, found[dv.delivery_id]) for dv in chunk) < before:
+                for did, app in found.items():
+                    if app is None:
+                        placed.pop(did, None)
+                    else:
+                        placed[did] = app
+                improved = True
+        if not improved:
+            return placed
+        placed = _polish(problem, placed, deadline=deadline)
+    return placed
+
+
+def _retime(problem: _Problem, placed: Mapping[str, Appointment]) -> dict[str, Appointment]:
+    """Keep every dock and the order on it, and re-choose all start times at once.
+
+    With the order on a dock fixed, the best start times follow from a dynamic programme
+    over the slot grid (each load's cheapest start given that the one before it ended, with
+    its changeover): exact per dock, in milliseconds. This moves whole runs of loads earlier
+    or later together, which windows of a few loads cannot. A load may move at most
+    `_RETIME_REACH_MIN` later than the latest start on its dock now. Docks are retimed one
+    after the other so that the starts per slot stay within the gate's capacity; if a dock
+    finds no start that fits, the plan is returned as it was.
+    """
+    slot = problem.slots.slot_min
+    n_slots = problem.slot_floor(problem.horizon_min) + 1
+    cap = problem.slots.capacity_per_slot
+    used = np.zeros(n_slots, dtype=np.int64)
+    for app in placed.values():
+        used[min(n_slots - 1, problem.slot_floor(app.start_min))] += 1
+    out = dict(placed)
+    per_dock: dict[str, list[str]] = {}
+    for did, app in placed.items():
+        if did not in problem.fixed_ids:
+            per_dock.setdefault(app.dock_id, []).append(did)
+    for dock_id, ids in per_dock.items():
+        if cap is None and all(
+            problem.cost(problem.by_id[did], dock_id, placed[did].start_min) == 0 for did in ids
+        ):
+            continue  # nothing on this dock to gain, and it shares no gate with the others
+        ids.sort(key=lambda did: placed[did].start_min)
+        dock = problem.docks[dock_id]
+        windows = [problem.start_window(problem.by_id[did], dock_id) for did in ids]
+        k0 = min(w[0] for w in windows if w is not None)
+        latest = problem.slot_floor(placed[ids[-1]].start_min + _RETIME_REACH_MIN)
+        k1 = min(n_slots - 1, max(w[1] for w in windows if w is not None), latest)
+        k1 = max(k1, problem.slot_floor(placed[ids[-1]].start_min))
+        grid = np.arange(k0, k1 + 1, dtype=np.int64) * slot
+        n = len(grid)
+        blocks = [
+            _Busy(a, b, None)
+            for a, b in [
+                (0, dock.opens_min),
+                (dock.last_end_min, problem.horizon_min),
+                *dock.closed,
+            ]
+        ] + [
+            _Busy(
+                placed[did].start_min,
+                placed[did].start_min + problem.candidates[did][dock_id],
+                problem.by_id[did].load.product,
+            )
+            for did in problem.fixed_ids
+            if did in placed and placed[did].dock_id == dock_id
+        ]
+        for did in ids:
+            used[problem.slot_floor(placed[did].start_min)] -= 1
+        local_used = used[k0 : k1 + 1]
+        best = np.zeros(n)
+        choices: list[np.ndarray] = []
+        prev_shift = 0
+        for i, did in enumerate(ids):
+            dv = problem.by_id[did]
+            dur = problem.candidates[did][dock_id]
+            cost = _cost_by_start(problem, dv, dock_id, grid)
+            for blk in blocks:
+                if (
+                    blk.end_min <= grid[0] - dur - dock.changeover_min
+                    or blk.start_min > grid[-1] + dur + dock.changeover_min
+                ):
+                    continue
+                gap = _dock_gap(dock, blk, dv.load.product)
+                clash = (grid < blk.end_min + gap) & (grid + dur + gap > blk.start_min)
+                cost[clash] = np.inf
+            if cap is not None:
+                cost[local_used >= cap] = np.inf
+            if i == 0:
+                best = cost
+                choices.append(np.full(n, -1))
+            else:
+                # the previous load started at least `prev_shift` slots earlier
+                run_min = np.minimum.accumulate(best)
+                run_arg = _running_argmin(best)
+                shifted = np.full(n, np.inf)
+                arg = np.full(n, -1)
+                if prev_shift < n:
+                    shifted[prev_shift:] = run_min[: n - prev_shift]
+                    arg[prev_shift:] = run_arg[: n - prev_shift]
+                best = cost + shifted
+                choices.append(arg)
+            if i + 1 < len(ids):
+                nxt = problem.by_id[ids[i + 1]].load.product
+                gap = dock.changeover_min if nxt != dv.load.product else 0
+                prev_shift = -(-(dur + gap) // slot)
+        k = int(np.argmin(best))
+        if not np.isfinite(best[k]):
+            return dict(placed)
+        for i in range(len(ids) - 1, -1, -1):
+            out[ids[i]] = Appointment(dock_id, int(grid[k]))
+            local_used[k] += 1
+            k = int(choices[i][k])
+    return out
+
+
+def _retime_until_stable(
+    problem: _Problem, placed: Mapping[str, Appointment], rounds: int = 4
+) -> dict[str, Appointment]:
+    """Retime dock after dock until a round gains nothing (the gate limit couples docks)."""
+    if problem.slots.capacity_per_slot is None:
+        return _retime(problem, placed)  # docks are independent: one round is exact
+    best = dict(placed)
+    cost = problem.objective(best)
+    for _ in range(rounds):
+        again = _retime(problem, best)
+        again_cost = problem.objective(again)
+        if again_cost >= cost:
             break
-        members = {dv.delivery_id for dv in flexible[first : first + window_size]}
-        sub_deliveries = []
-        for dv in problem.deliveries:
-            if dv.delivery_id in members or dv.fixed is not None:
-                sub_deliveries.append(dv)
-            elif dv.delivery_id in placed:
-                sub_deliveries.append(replace(dv, fixed=placed[dv.delivery_id]))
-        sub = _Problem(
-            list(problem.docks.values()),
-            sub_deliveries,
-            problem.slots,
-            problem.weights,
-            problem.previous,
-        )
-        before = sub.objective(placed)
-        solved = _solve_full(
-            sub, placed, time_limit_s=budget, workers=workers, random_seed=random_seed
-        )
-        if solved is not None and sub.objective(solved[0]) < before:
-            for did in members:
-                placed.pop(did, None)
-                if did in solved[0]:
-                    placed[did] = solved[0][did]
-            improved = True
-    if not improved:
-        return None
-    return placed, None, SolveStatus.FEASIBLE
+        best, cost = again, again_cost
+    return best
+
+
+def _polish(
+    problem: _Problem, placed: Mapping[str, Appointment], *, deadline: float, rounds: int = 4
+) -> dict[str, Appointment]:
+    """Reinsert, trade places and retime in turn until a round gains nothing.
+
+    At least one round runs; further rounds stop at `rounds` or the deadline. A time limit
+    short enough for one round gives the same plan for the same input every time.
+    """
+    best = _retime_until_stable(problem, placed)
+    cost = problem.objective(best)
+    for n in range(rounds):
+        if n and time.perf_counter() >= deadline:
+            break
+        again = _retime_until_stable(problem, _swap(problem, _reinsert(problem, best)))
+        again_cost = problem.objective(again)
+        if again_cost >= cost:
+            break
+        best, cost = again, again_cost
+    return best
+
+
+def _running_argmin(values: np.ndarray) -> np.ndarray:
+    """Index of the smallest value so far, at each position."""
+    n = len(values)
+    idx = np.arange(n)
+    best = np.minimum.accumulate(values)
+    is_new = values <= best
+    return np.maximum.accumulate(np.where(is_new, idx, 0))
+
+
+def _cost_by_start(problem: _Problem, dv: Delivery, dock_id: str, grid: np.ndarray) -> np.ndarray:
+    """A delivery's cost for every start on the grid; infinite outside its window."""
+    w = problem.weights
+    dur = problem.candidates[dv.delivery_id][dock_id]
+    target = dv.target_min
+    cost: np.ndarray = (
+        dv.delay_weight * w.delay_per_min * np.maximum(0, grid - target)
+        + w.early_per_min * np.maximum(0, target - grid)
+    ).astype(float)
+    if dv.due_min is not None:
+        cost += w.lateness_per_min * np.maximum(0, grid + dur - dv.due_min)
+    cost += w.overtime_per_min * np.maximum(0, grid + dur - problem.docks[dock_id].closes_min)
+    prev = problem.previous.get(dv.delivery_id)
+    if w.keep and prev is not None:
+        cost += w.keep
+        if prev.dock_id == dock_id:
+            cost[grid == prev.start_min] -= w.keep
+    window = problem.start_window(dv, dock_id)
+    if window is None:
+        cost[:] = np.inf
+    else:
+        slot = problem.slots.slot_min
+        cost[(grid < window[0] * slot) | (grid > window[1] * slot)] = np.inf
+    return cost
 
 
 def schedule(
@@ -775,12 +1272,13 @@ def schedule(
     time_limit_s: float = 2.0,
     workers: int = 2,
     random_seed: int = 0,
-    window_size: int = 80,
+    window_size: int = 12,
 ) -> Plan:
     """Plan a dock and a start for each delivery; CP-SAT within the time limit, greedy seed.
 
-    A `time_limit_s` of zero returns the greedy plan. `previous` appointments are kept where
-    they still fit, each move costing `weights.keep`.
+    A `time_limit_s` of zero returns the greedy plan. Up to `window_size` flexible deliveries
+    are solved in one model (with a proven bound); more are improved window by window.
+    `previous` appointments are kept where they still fit, each move costing `weights.keep`.
     """
     started = time.perf_counter()
     problem = _Problem(
@@ -788,7 +1286,8 @@ def schedule(
     )
     greedy = _greedy(problem)
     greedy_objective = problem.objective(greedy)
-    if time_limit_s <= 0 or not deliveries:
+    n_flexible = len(deliveries) - len(problem.fixed_ids)
+    if time_limit_s <= 0 or n_flexible == 0:
         return problem.plan(
             greedy,
             greedy_objective=greedy_objective,
@@ -796,30 +1295,43 @@ def schedule(
             status=SolveStatus.GREEDY,
             started=started,
         )
-    remaining_s = max(0.05, time_limit_s - (time.perf_counter() - started))
-    solved = _solve_cp_sat(
-        problem,
-        greedy,
-        time_limit_s=remaining_s,
-        workers=workers,
-        random_seed=random_seed,
-        window_size=window_size,
-    )
-    if solved is None or problem.objective(solved[0]) > greedy_objective:
-        bound = solved[1] if solved is not None else None
-        return problem.plan(
-            greedy,
-            greedy_objective=greedy_objective,
-            best_bound=bound,
-            status=SolveStatus.GREEDY,
-            started=started,
+    deadline = started + time_limit_s
+    retimed = _polish(problem, greedy, deadline=deadline)
+    best_bound = None
+    if n_flexible <= window_size:
+        solved = _solve_whole(
+            problem,
+            retimed,
+            time_limit_s=deadline - time.perf_counter(),
+            workers=workers,
+            random_seed=random_seed,
         )
-    placed, bound, status = solved
+        if solved is not None and problem.objective(solved[0]) <= problem.objective(retimed):
+            placed, bound, status = solved
+            return problem.plan(
+                placed,
+                greedy_objective=greedy_objective,
+                best_bound=bound,
+                status=status,
+                started=started,
+            )
+        placed = retimed
+        best_bound = solved[1] if solved is not None else None
+    else:
+        placed = _search(
+            problem,
+            retimed,
+            deadline=deadline,
+            workers=workers,
+            random_seed=random_seed,
+            window_size=window_size,
+        )
+    improved = problem.objective(placed) < greedy_objective
     return problem.plan(
-        placed,
+        placed if improved else greedy,
         greedy_objective=greedy_objective,
-        best_bound=bound,
-        status=status,
+        best_bound=best_bound,
+        status=SolveStatus.FEASIBLE if improved else SolveStatus.GREEDY,
         started=started,
     )
 

@@ -78,11 +78,19 @@ class TestChooseTruck:
 
     def test_filler_is_held_back_when_it_would_delay_a_truck_about_to_arrive(self) -> None:
         waiting = [WaitingTruck("walk-in", SUGAR, arrived_min=560)]
-        coming = [ExpectedTruck("booked", SUGAR, Appointment("b1", 612), eta_min=608)]
+        coming = [ExpectedTruck("booked", SUGAR, Appointment("b1", 606), eta_min=603)]
         call = choose_truck(dock=free(), waiting=waiting, expected=coming, now_min=600, rules=RULES)
-        # the walk-in would load 604-629 and hold the booked truck up 17 minutes, while the
-        # dock would only stand idle 8: keep the dock for the booked truck
+        # the walk-in would load 604-629 and hold the booked truck up 23 minutes, while the
+        # dock would stand idle only 2: keep the dock for the booked truck
         assert call is None
+
+    def test_dock_is_not_kept_idle_for_a_truck_still_far_off(self) -> None:
+        waiting = [WaitingTruck("walk-in", SUGAR, arrived_min=560)]
+        coming = [ExpectedTruck("booked", SUGAR, Appointment("b1", 615), eta_min=612)]
+        call = choose_truck(dock=free(), waiting=waiting, expected=coming, now_min=600, rules=RULES)
+        # eleven idle minutes would cost more than the booked truck's wait behind the walk-in
+        assert call is not None
+        assert call.truck_id == "walk-in"
 
     def test_filler_that_fits_before_the_next_appointment_is_called(self) -> None:
         waiting = [WaitingTruck("walk-in", SUGAR, arrived_min=560)]

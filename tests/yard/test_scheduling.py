@@ -333,3 +333,144 @@ class TestReslotting:
         loose = reslot(docks=docks, deliveries=deliveries, current=current_late, keep_weight=0)
         assert sticky.assignments[0].start_min == 510
         assert loose.assignments[0].start_min == 480
+
+
+def congested_day(n: int = 24) -> tuple[list[Dock], list[Delivery]]:
+    """Two bulk docks and wishes bunched far beyond what they can load at once."""
+    docks = [bulk_dock("b1"), bulk_dock("b2")]
+    deliveries = [
+        Delivery(
+            delivery_id=f"d{i:02d}",
+            load=SUGAR,
+            ready_min=480 + 10 * (i // 3) - 60,
+            preferred_min=480 + 10 * (i // 3),
+        )
+        for i in range(n)
+    ]
+    return docks, deliveries
+
+
+class TestSearch:
+    def test_solver_time_beats_the_greedy_plan_on_a_bunched_day(self) -> None:
+        docks, deliveries = congested_day()
+        plan = schedule(
+            docks=docks,
+            deliveries=deliveries,
+            slots=SlotRules(slot_min=5),
+            time_limit_s=1.0,
+            workers=1,
+            window_size=8,
+        )
+        assert_valid(plan, docks, deliveries)
+        assert plan.unscheduled == ()
+        # the greedy queues the bunch behind its wishes; starting some early costs less
+        assert plan.objective < 0.9 * plan.greedy_objective
+
+    def test_a_short_time_limit_gives_the_same_plan_every_time(self) -> None:
+        docks, deliveries = congested_day()
+        plans = [
+            schedule(
+                docks=docks,
+                deliveries=deliveries,
+                slots=SlotRules(slot_min=5),
+                time_limit_s=1e-3,
+                workers=1,
+                window_size=8,
+            )
+            for _ in range(2)
+        ]
+        assert plans[0].assignments == plans[1].assignments
+        assert plans[0].objective < plans[0].greedy_objective
+
+    def test_small_problems_are_solved_whole_with_a_proven_bound(self) -> None:
+        docks = [bulk_dock()]
+        deliveries = [
+            Delivery(delivery_id=f"d{i}", load=SUGAR, ready_min=470, preferred_min=480)
+            for i in range(3)
+        ]
+        plan = schedule(
+            docks=docks, deliveries=deliveries, slots=SlotRules(slot_min=5), time_limit_s=2
+        )
+        assert plan.best_bound is not None
+        assert plan.best_bound <= plan.objective
+        assert plan.gap == 0.0
+
+
+class TestOvertime:
+    def test_a_load_may_run_past_closing_only_into_allowed_overtime(self) -> None:
+        late = [Delivery(delivery_id="late", load=SUGAR, ready_min=1300)]
+        without = schedule(docks=[bulk_dock()], deliveries=late, time_limit_s=0)
+        assert without.unscheduled == ("late",)
+        with_overtime = schedule(
+            docks=[bulk_dock(overtime_min=60)],
+            deliveries=late,
+            slots=SlotRules(slot_min=5),
+            time_limit_s=0,
+        )
+        got = with_overtime.get("late")
+        assert got is not None
+        assert got.end_min > 1320
+        # each minute past closing is paid for
+        assert with_overtime.objective >= (got.end_min - 1320) * 10
+
+    def test_work_is_kept_inside_hours_when_it_fits(self) -> None:
+        deliveries = [
+            Delivery(delivery_id=f"d{i}", load=SUGAR, ready_min=1200, preferred_min=1260)
+            for i in range(2)
+        ]
+        plan = schedule(
+            docks=[bulk_dock(overtime_min=120)],
+            deliveries=deliveries,
+            slots=SlotRules(slot_min=5),
+            time_limit_s=0.5,
+        )
+        # starting both a little early beats a second load running into overtime
+        assert all(a.end_min <= 1320 for a in plan.assignments)
+
+
+class TestDockChoice:
+    def test_a_load_two_kinds_take_leaves_the_busy_kind_alone(self) -> None:
+        busy = Dock(
+            dock_id="busy",
+            products=frozenset({"sugar", "steel"}),
+            bodies=frozenset({"tipper", "flatbed"}),
+            loading_rate_kg_per_min=1000,
+            opens_min=360,
+            closes_min=1320,
+        )
+        quiet = Dock(
+            dock_id="quiet",
+            products=frozenset({"steel"}),
+            bodies=frozenset({"flatbed"}),
+            fixed_duration_min=35,
+            opens_min=360,
+            closes_min=1320,
+        )
+        shared = Delivery(delivery_id="coil", load=STEEL, ready_min=600)
+        only_busy = [
+            Delivery(delivery_id=f"s{i}", load=SUGAR, ready_min=400 + 30 * i) for i in range(20)
+        ]
+        plan = schedule(docks=[busy, quiet], deliveries=[shared, *only_busy], time_limit_s=0)
+        coil = plan.get("coil")
+        assert coil is not None
+        assert coil.dock_id == "quiet"
+
+    def test_two_products_on_one_dock_are_run_in_batches(self) -> None:
+        dock = tanker_dock(changeover_min=20)
+        deliveries = [
+            Delivery(
+                delivery_id=f"{'e' if i % 2 else 'c'}{i}",
+                load=ETHANOL if i % 2 else CAUSTIC,
+                ready_min=400,
+                preferred_min=400 + 10 * i,
+            )
+            for i in range(6)
+        ]
+        plan = schedule(
+            docks=[dock], deliveries=deliveries, slots=SlotRules(slot_min=5), time_limit_s=1
+        )
+        assert_valid(plan, [dock], deliveries)
+        order = [a.delivery_id[0] for a in plan.assignments]
+        switches = sum(1 for a, b in itertools.pairwise(order) if a != b)
+        # asked for in alternation, loaded in two runs with a single flush between them
+        assert switches == 1
