@@ -103,6 +103,33 @@ class DeliverySettings(BaseModel):
     solver_threads: int = Field(default=1, ge=1, le=16)
 
 
+class PassSettings(BaseModel):
+    """Pickup passes: how far a pass reaches past its pickup day, the longest a pass may live,
+    and the clock skew gates are allowed.
+
+    A pass is valid over the plant's calendar day of the pickup (25 hours on the day clocks go
+    back) with ``day_margin_s`` on either side, so ``max_lifetime_s`` must cover that. A key
+    taken out of service stays published for ``key_publish_s``: every pass it signed expires
+    first.
+    """
+
+    day_margin_s: int = Field(default=3 * 3600, ge=0, le=12 * 3600)
+    max_lifetime_s: int = Field(default=32 * 3600, ge=3600, le=72 * 3600)
+    leeway_s: int = Field(default=120, ge=0, le=900)
+
+    @model_validator(mode="after")
+    def _covers_a_day(self) -> PassSettings:
+        longest_day_s = 25 * 3600
+        if self.max_lifetime_s < longest_day_s + 2 * self.day_margin_s:
+            raise ValueError("max_lifetime_s must cover 25 hours plus the margin on both sides")
+        return self
+
+    @property
+    def key_publish_s(self) -> int:
+        """How long a retired signing key must stay published: the longest pass and leeway."""
+        return self.max_lifetime_s + self.leeway_s
+
+
 class Settings(BaseSettings):
     """All of Haulpoint's configuration."""
 
@@ -123,6 +150,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     market: MarketSettings = MarketSettings()
     deliveries: DeliverySettings = DeliverySettings()
+    passes: PassSettings = PassSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")
