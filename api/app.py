@@ -21,10 +21,12 @@ from api.routers import (
     deliveries,
     events,
     fleet,
+    grants,
     health,
     market,
     market_feed,
     orders,
+    passes,
     plans,
 )
 from api.runtime import Runtime
@@ -146,6 +148,8 @@ def create_app(
         market_feed.router,
         plans.router,
         deliveries.router,
+        grants.router,
+        passes.router,
     ):
         app.include_router(router)
     return app
