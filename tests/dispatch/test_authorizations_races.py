@@ -54,9 +54,9 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def racing_database(database: Database, database_url: str) -> AsyncIterator[Database]:
-    """A second engine with a bounded pool, so a hundred tasks queue for 30 connections."""
+    """A second engine with a bounded pool, so a hundred tasks queue for 10 connections."""
     racing = Database(
-        database_url, DatabaseSettings(pool_size=30, max_overflow=0), key_ring=database.key_ring
+        database_url, DatabaseSettings(pool_size=10, max_overflow=0), key_ring=database.key_ring
     )
     yield racing
     await racing.dispose()
