@@ -85,6 +85,10 @@ def _print_accounts(accounts: Sequence[DemoAccount], base_url: str) -> None:
         print("Loads the Rapid Haulage dispatcher can grab (and the live feed):")
         print(f'  curl -H "Authorization: Bearer {dispatcher.token}" {base_url}/v1/market/loads')
         print(f"  websocket: {base_url.replace('http', 'ws', 1)}/v1/market/feed?token=<token>")
+    driver = next((a for a in accounts if a.name == "Driver Sam Okafor"), None)
+    if driver is not None:
+        print("A self-pickup driver's pickup pass (then /v1/passes/<id>/qr.png or /token):")
+        print(f'  curl -H "Authorization: Bearer {driver.token}" {base_url}/v1/passes')
     print()
 
 

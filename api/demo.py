@@ -1,6 +1,7 @@
 """The demo world: a sugar mill, a buyer, two carriers, their people and fleets, a 500 t sugar
-order with loads on the market (posted, auctioned, tendered) and a hazardous ethanol load only
-one carrier may take, and ready tokens."""
+order with loads on the market (posted, auctioned, tendered), a hazardous ethanol load only
+one carrier may take, a 52 t self-pickup order already booked, split, authorized by the buyer
+and carrying pickup passes on its drivers' phones, and ready tokens."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ from accounts.schemas import MemberCreate, PartnershipCreate, SignupRequest, Sit
 from accounts.tokens import TokenCache
 from core.clock import now
 from core.database import Database
+from dispatch.authorizations import grants, issuing
+from dispatch.authorizations.schemas import DeliveryGrant, GrantCreate
+from dispatch.deliveries import plans, transitions
+from dispatch.deliveries.enums import DeliveryState
+from dispatch.deliveries.schemas import PlanCommit, PlanCreate, VehicleChoice
 from dispatch.fleet import service as fleet
 from dispatch.fleet.enums import BodyType, QualificationKind
 from dispatch.fleet.schemas import (
@@ -26,12 +32,13 @@ from dispatch.fleet.schemas import (
     QualificationCreate,
     VehicleCreate,
 )
-from dispatch.market import offers
+from dispatch.market import grabs, offers
 from dispatch.market.enums import PricingMode, RateBasis
 from dispatch.market.schemas import OfferCreate
 from dispatch.orders import service as orders
 from dispatch.orders.enums import QuantityUnit, TransportBy
 from dispatch.orders.schemas import OrderCreate
+from dispatch.planning import Plan, SplitRequest, plan_split
 
 DEMO_PASSWORD = "haulpoint-demo"  # noqa: S105 - printed for the demo, never used elsewhere
 DEMO_TOKEN_TTL_S = 7 * 24 * 3600
@@ -198,6 +205,7 @@ async def _seed(session: AsyncSession) -> list[DemoAccount]:
             data=PartnershipCreate(partner_id=org_ids[carrier], relation=PartnerRelation.CARRIER),
         )
     await _seed_market(session, principals, org_ids, site_ids)
+    await _seed_self_pickup(session, principals, org_ids, site_ids)
     return made
 
 
@@ -435,3 +443,107 @@ async def _seed_market(
             notes="ADR class 3: a permit and an equipped tanker are needed.",
         ),
     )
+
+
+class _InlineSolver:
+    """Splits in the calling process: the demo's split is two trucks, done in milliseconds."""
+
+    async def solve(self, request: SplitRequest, *, time_limit_s: float | None = None) -> Plan:
+        """The plan for ``request``."""
+        return plan_split(request, time_limit_s=time_limit_s or 5.0, workers=1)
+
+
+_SELF_PICKUP_TRUCKS = {"LG-RH 101": "Driver Sam Okafor", "LG-RH 102": "Driver Li Wei"}
+
+
+async def _seed_self_pickup(
+    session: AsyncSession,
+    principals: dict[str, Principal],
+    org_ids: dict[str, uuid.UUID],
+    site_ids: dict[str, uuid.UUID],
+) -> None:
+    """Acme Foods collects 52 t itself: it books Rapid Haulage, which splits the booking over
+    two silos, puts a driver on each, and passes the buyer's authorization on to them."""
+    start = now().replace(hour=6, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    quantity = 52 * _TONNE
+    order = await orders.create_order(
+        session,
+        principal=principals["Tom Baker"],
+        data=OrderCreate(
+            reference="SO-2026-0414",
+            buyer_id=org_ids["Acme Foods"],
+            commodity="white sugar EU2, bulk",
+            quantity=quantity,
+            unit=QuantityUnit.KG,
+            origin_site_id=site_ids["Uelzen sugar mill"],
+            destination_site_id=site_ids["Hamburg bakery works"],
+            pickup_from=start,
+            pickup_until=start + timedelta(days=2),
+            deliver_by=start + timedelta(days=3),
+            transport_by=TransportBy.BUYER,
+            food_grade=True,
+        ),
+    )
+    buyer = principals["Purchasing Paula"]
+    offer = await offers.post_offer(
+        session,
+        principal=buyer,
+        data=OfferCreate(
+            order_id=order.id,
+            quantity=quantity,
+            body_types=[BodyType.SILO],
+            pricing_mode=PricingMode.POSTED,
+            rate_basis=RateBasis.PER_TONNE,
+            rate_cents=1700,
+            notes="Self-pickup: we send our own carrier with a pickup pass.",
+        ),
+    )
+    dispatcher = principals["Dispatcher Dana"]
+    booking = await grabs.grab(session, principal=dispatcher, offer_id=offer.id, quantity=quantity)
+    trucks = {
+        v.plate: v
+        for v in await fleet.list_vehicles(session, principal=principals["Rapid Haulage"])
+    }
+    draft = await plans.preview(
+        session,
+        principal=dispatcher,
+        solver=_InlineSolver(),
+        data=PlanCreate(
+            booking_id=booking.id,
+            vehicles=[VehicleChoice(vehicle_id=trucks[plate].id) for plate in _SELF_PICKUP_TRUCKS],
+        ),
+    )
+    _, deliveries = await plans.commit_plan(
+        session, principal=dispatcher, plan_id=draft.id, data=PlanCommit(version=draft.version)
+    )
+    plates = {truck.id: plate for plate, truck in trucks.items()}
+    for delivery in deliveries:
+        driver = principals[_SELF_PICKUP_TRUCKS[plates[delivery.vehicle_id]]]
+        await transitions.advance(
+            session,
+            delivery_id=delivery.id,
+            to_state=DeliveryState.ASSIGNED,
+            kind="delivery.assigned",
+            actor=dispatcher.actor,
+            values={"driver_member_id": driver.membership_id},
+        )
+    offered = await grants.offer_grant(
+        session,
+        principal=buyer,
+        data=GrantCreate(
+            order_id=order.id,
+            booking_id=booking.id,
+            carrier_id=org_ids["Rapid Haulage"],
+            quantity=quantity,
+        ),
+    )
+    accepted = await grants.accept_grant(
+        session, principal=dispatcher, grant_id=offered.id, version=offered.version
+    )
+    for delivery in deliveries:
+        await issuing.grant_delivery(
+            session,
+            principal=dispatcher,
+            grant_id=accepted.id,
+            data=DeliveryGrant(delivery_id=delivery.id),
+        )
