@@ -1,4 +1,4 @@
-"""The ``haulpoint`` command: serve, migrate, demo, simulate, verify."""
+"""The ``haulpoint`` command: serve, migrate, demo, simulate, verify, keys."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from core.bundle import BundleCheck, verify_bundle
 from core.clock import now
 from core.database import Database
 from core.settings import Settings, get_settings
-from core.signing import key_ring_from_settings
+from core.signing import ensure_dev_key_file, key_ring_from_settings
+from dispatch.authorizations.keys import retired_keys_setting, rotate_for_passes
 from migrations import upgrade
 
 SELF_CONSISTENT_ONLY = (
@@ -183,6 +184,26 @@ def simulate(model: str, options: Sequence[str]) -> None:
     runpy.run_module(SIMULATIONS[model], run_name="__main__", alter_sys=True)
 
 
+def rotate_keys(settings: Settings, *, out: Path) -> int:
+    """Write a new signing key to ``out`` and print the settings that make it the active key
+    while the current one stays published until every pass it signed has expired."""
+    if out.exists():
+        print(f"{out} exists: choose a new file for the new key", file=sys.stderr)
+        return 1
+    ring = key_ring_from_settings(settings)
+    # Written atomically with mode 0600, like the development key.
+    rotated = rotate_for_passes(ring, ensure_dev_key_file(out), now=now(), policy=settings.passes)
+    retiring = rotated.retired[0]
+    print(
+        f"# {rotated.active_kid} signs from now on; {retiring.kid} stays published until"
+        f" {retiring.publish_until.isoformat()}"
+    )
+    print("# set these (and unset HAULPOINT_SIGNING__KEY), then restart every API process:")
+    print(f"HAULPOINT_SIGNING__KEY_FILE={out.resolve()}")
+    print(f"HAULPOINT_SIGNING__RETIRED_KEYS='{retired_keys_setting(rotated)}'")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="haulpoint", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -204,6 +225,12 @@ def _parser() -> argparse.ArgumentParser:
         "--keys", type=Path, help="the platform's JWKS, obtained independently, to trust"
     )
     verify_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
+    keys_cmd = commands.add_parser("keys", help="manage the platform's signing keys")
+    keys_actions = keys_cmd.add_subparsers(dest="action", required=True)
+    rotate_cmd = keys_actions.add_parser(
+        "rotate", help="make a new signing key and print the settings that retire the current"
+    )
+    rotate_cmd.add_argument("--out", type=Path, required=True, help="where to write the new key")
     return parser
 
 
@@ -229,6 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         simulate(args.model, args.options)
     elif args.command == "demo":
         demo(settings, host=args.host, port=args.port)
+    elif args.command == "keys":
+        return rotate_keys(settings, out=args.out)
     return 0
 
 

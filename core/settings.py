@@ -105,16 +105,17 @@ class DeliverySettings(BaseModel):
 
 class PassSettings(BaseModel):
     """Pickup passes: how far a pass reaches past its pickup day, the longest a pass may live,
-    and the clock skew gates are allowed.
+    how long before its day one may be issued, and the clock skew gates are allowed.
 
     A pass is valid over the plant's calendar day of the pickup (25 hours on the day clocks go
     back) with ``day_margin_s`` on either side, so ``max_lifetime_s`` must cover that. A key
-    taken out of service stays published for ``key_publish_s``: every pass it signed expires
-    first.
+    taken out of service stays published for ``key_publish_s``: a pass signed just before
+    the rotation, as far ahead of its day as allowed, expires first.
     """
 
     day_margin_s: int = Field(default=3 * 3600, ge=0, le=12 * 3600)
     max_lifetime_s: int = Field(default=32 * 3600, ge=3600, le=72 * 3600)
+    issue_ahead_s: int = Field(default=7 * 24 * 3600, ge=0, le=30 * 24 * 3600)
     leeway_s: int = Field(default=120, ge=0, le=900)
 
     @model_validator(mode="after")
@@ -126,8 +127,10 @@ class PassSettings(BaseModel):
 
     @property
     def key_publish_s(self) -> int:
-        """How long a retired signing key must stay published: the longest pass and leeway."""
-        return self.max_lifetime_s + self.leeway_s
+        """How long a retired signing key must stay published: a pass signed with it the
+        moment before may start up to ``issue_ahead_s`` later and then live its lifetime,
+        plus the gates' leeway."""
+        return self.issue_ahead_s + self.max_lifetime_s + self.leeway_s
 
 
 class Settings(BaseSettings):

@@ -10,7 +10,7 @@ token is signed once and kept; the driver's phone fetches it as text or as a QR 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
@@ -356,6 +356,14 @@ async def issue_from(
         raise GrantRefused(
             "the pickup day (with its margin) has passed or lies outside the driver grant",
             code="pickup_day_over",
+        )
+    issuable_from = window.starts_at - timedelta(seconds=policy.issue_ahead_s)
+    if moment < issuable_from:
+        # A key retired today stays published only as long as a pass issued today may live.
+        raise GrantRefused(
+            f"a pass is issued at most {policy.issue_ahead_s // 3600} hours before its day",
+            code="pass_too_early",
+            extra={"issuable_from": issuable_from.isoformat()},
         )
     pass_id = new_id()
     claims = PassClaims(

@@ -18,7 +18,7 @@ import pytest
 
 from core.clock import FrozenClock
 from core.database import Database
-from core.settings import Settings
+from core.settings import PassSettings, Settings
 from core.signing import KeyRing, generate_private_key
 from dispatch.authorizations.passes import PassClaims, issue_pass
 from tests.dispatch.authz_factory import (
@@ -150,6 +150,24 @@ class TestIssue:
         assert refused.json()["code"] == "delivery_not_ready"
         root = await client.get(f"/v1/grants/{pickup.grant['id']}", headers=pickup.carrier)
         assert root.json()["allotted_quantity"] == 0
+
+    async def test_a_pass_is_not_issued_further_ahead_than_its_keys_stay_published(
+        self,
+        client: httpx.AsyncClient,
+        database: Database,
+        clock: FrozenClock,
+        settings: Settings,
+    ) -> None:
+        pickup = await prepared(client, database, grant_all=False)
+        settings.passes = PassSettings(issue_ahead_s=12 * 3600)
+        delivery_id = pickup.deliveries[0]["id"]
+        early = await grant_delivery(client, pickup.carrier, pickup.grant["id"], delivery_id)
+        assert early.status_code == 422
+        assert early.json()["code"] == "pass_too_early"
+        assert early.json()["issuable_from"] == "2026-03-02T20:00:00+00:00"
+        clock.advance(hours=12)
+        made = await grant_delivery(client, pickup.carrier, pickup.grant["id"], delivery_id)
+        assert made.status_code == 201, made.text
 
     async def test_a_delivery_is_granted_once_until_its_grant_is_revoked(
         self, client: httpx.AsyncClient, database: Database, clock: FrozenClock

@@ -117,6 +117,6 @@ class TestPassSettings:
         with pytest.raises(ValueError, match="25 hours"):
             PassSettings(day_margin_s=3 * 3600, max_lifetime_s=30 * 3600)
 
-    def test_a_retired_key_stays_published_for_the_longest_pass_and_the_leeway(self) -> None:
-        policy = PassSettings(max_lifetime_s=40 * 3600, leeway_s=300)
-        assert policy.key_publish_s == 40 * 3600 + 300
+    def test_a_retired_key_stays_published_as_long_as_a_pass_it_signed_may_live(self) -> None:
+        policy = PassSettings(max_lifetime_s=40 * 3600, issue_ahead_s=2 * 86400, leeway_s=300)
+        assert policy.key_publish_s == 2 * 86400 + 40 * 3600 + 300
