@@ -12,7 +12,8 @@ gate can decide offline (`offline.verify_offline`), the rest needs the stored pa
 2. key id -> unknown_key
 3. signature -> signature_invalid; tampered instead when the signature is the very one the
    platform issued for that pass and only the payload was edited
-4. the claims differ from the pass as issued, or its grant chain changed -> tampered
+4. the claims differ from the pass as issued, or its grant chain changed -> tampered; a
+   genuine pass of another plant -> wrong_plant, and nothing more is told about it
 5. the pass, a hop of its chain, or the delivery's authorization was withdrawn -> revoked
 6. stored state: used up -> consumed; checked in already -> already_presented (a second
    truck, or a second scan); expired -> expired
@@ -181,7 +182,7 @@ async def judge(
                     detail=f"pass {edited.id} was changed after it was signed",
                     checked_at=moment,
                     kid=check.kid,
-                    pickup_pass=edited,
+                    pickup_pass=edited if edited.plant_site_id == plant.id else None,
                 )
         return GateVerdict(
             reason=check.reason, detail=check.detail, checked_at=moment, kid=check.kid
@@ -207,6 +208,15 @@ async def judge(
     hops = await _chain(session, issued)
     if not hops or chain_hash([as_chain_grant(hop) for hop in hops]) != claims.chain_hash:
         return refused(PassReason.TAMPERED, "the grant chain differs from the one it was issued on")
+    if issued.plant_site_id != plant.id:
+        # Another plant's pass: what became of it is none of this gate's business.
+        return GateVerdict(
+            reason=PassReason.WRONG_PLANT,
+            detail=f"issued for plant {claims.plant_id}",
+            checked_at=moment,
+            claims=claims,
+            kid=check.kid,
+        )
     delivery = await deliveries.delivery(session, issued.delivery_id)
     withdrawn = _withdrawn(issued, hops, delivery)
     if withdrawn is not None:
