@@ -59,7 +59,13 @@ from dispatch.authorizations.grants import (
     take_share,
 )
 from dispatch.authorizations.models import PickupGrant, PickupPass
-from dispatch.authorizations.passes import PassClaims, QuantityUnit, issue_pass, normalize_plate
+from dispatch.authorizations.passes import (
+    MAX_TEXT_CHARS,
+    PassClaims,
+    QuantityUnit,
+    issue_pass,
+    normalize_plate,
+)
 from dispatch.authorizations.schemas import DeliveryGrant
 from dispatch.authorizations.tokens import claims_digest
 from dispatch.authorizations.windows import (
@@ -77,8 +83,6 @@ from dispatch.deliveries.service import DeliveryFacts, delivery_facts
 from dispatch.deliveries.splitting import plant_zone
 from dispatch.guards import DISPATCHING_ROLES, require_dispatcher
 from dispatch.paging import decode_cursor
-
-CLAIM_TEXT_CHARS = 64
 
 
 def can_see_pass(principal: Principal, issued: PickupPass) -> bool:
@@ -370,12 +374,12 @@ async def issue_from(
         pass_id=str(pass_id),
         delivery_id=str(delivery.id),
         plant_id=str(delivery.plant_site_id),
-        product=delivery.product[:CLAIM_TEXT_CHARS],
+        product=delivery.product[:MAX_TEXT_CHARS],
         max_quantity=Decimal(leaf.quantity),
         unit=QuantityUnit(delivery.unit.value),
         vehicle_plate=leaf.vehicle_plate or "",
         driver_id=str(leaf.driver_member_id),
-        driver_name=(facts.driver_name or "")[:CLAIM_TEXT_CHARS],
+        driver_name=(facts.driver_name or "")[:MAX_TEXT_CHARS],
         not_before=window.starts_at,
         expires_at=window.ends_at,
         chain_hash=chain_hash(hops),
