@@ -211,6 +211,10 @@ async def grant_delivery(
     parent = await get_grant(session, principal=principal, grant_id=grant_id)
     if parent.grantee_id != principal.organization_id:
         raise GranteeOnly("only the organization holding the grant may pass it on")
+    # Chain first, then the delivery, as every writer of both does; the delivery is read
+    # under its lock so the pass names the driver and vehicle it has now.
+    await repository.lock_chain(session, parent.root_id)
+    await repository.lock_delivery(session, data.delivery_id)
     facts = await delivery_facts(session, data.delivery_id)
     delivery = facts.delivery
     if delivery.carrier_id != principal.organization_id:
@@ -259,8 +263,6 @@ async def grant_delivery(
         ),
         parent,
     )
-    await repository.lock_chain(session, parent.root_id)
-    await repository.lock_delivery(session, delivery.id)
     await take_share(session, parent=parent, quantity=quantity, moment=moment)
     # A carrier's own driver needs no offer to accept: the hop is accepted as it is made.
     leaf = child_hop(
@@ -304,6 +306,10 @@ async def reissue_pass(
     was revoked (and the grant still names the delivery's driver and vehicle)."""
     policy = policy or PassSettings()
     require_dispatcher(principal)
+    leaf = await repository.live_driver_hop(session, delivery_id)
+    if leaf is not None:
+        await repository.lock_chain(session, leaf.root_id)
+    await repository.lock_delivery(session, delivery_id)
     facts = await delivery_facts(session, delivery_id)
     delivery = facts.delivery
     if delivery.carrier_id != principal.organization_id:
@@ -321,8 +327,6 @@ async def reissue_pass(
             " revoke it and grant the delivery again",
             code="grant_names_other_driver",
         )
-    await repository.lock_chain(session, leaf.root_id)
-    await repository.lock_delivery(session, delivery.id)
     return await issue_from(
         session, leaf=leaf, facts=facts, policy=policy, actor=principal.actor, moment=now()
     )
