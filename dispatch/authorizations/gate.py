@@ -104,7 +104,9 @@ class GateVerdict:
         return self.pickup_pass.max_quantity
 
 
-async def gate_plant(session: AsyncSession, principal: Principal, plant_site_id: uuid.UUID) -> Site:
+async def gate_plant(
+    session: AsyncSession, *, principal: Principal, plant_site_id: uuid.UUID
+) -> Site:
     """A plant of the caller's organization, for its gate staff (or a gate device's key)."""
     if principal.role not in OPERATORS:
         raise RoleRequired("only the plant's owner, admins, dispatchers and clerks run its gate")
@@ -294,7 +296,7 @@ async def verify_at_gate(
     Changes nothing but the log: to check a truck in, call `present_pass`.
     """
     policy = policy or PassSettings()
-    plant = await gate_plant(session, principal, plant_site_id)
+    plant = await gate_plant(session, principal=principal, plant_site_id=plant_site_id)
     verdict = await judge(
         session, token=token, plate_seen=plate_seen, plant=plant, moment=now(), policy=policy
     )
@@ -327,7 +329,7 @@ async def present_pass(
     that moment. The verdict is returned either way, and recorded.
     """
     policy = policy or PassSettings()
-    plant = await gate_plant(session, principal, plant_site_id)
+    plant = await gate_plant(session, principal=principal, plant_site_id=plant_site_id)
     moment = now()
     seen = seen_at or moment
     if seen > moment + timedelta(seconds=policy.leeway_s):
@@ -499,7 +501,7 @@ async def revocations(
     """The passes a plant's gates must refuse, numbered after ``after``, for a gate device's
     incremental sync; entries of passes that have expired anyway are left out."""
     policy = policy or PassSettings()
-    plant = await gate_plant(session, principal, plant_site_id)
+    plant = await gate_plant(session, principal=principal, plant_site_id=plant_site_id)
     moment = now()
     head = await repository.revocation_head(session, plant.id)
     if after > head:
