@@ -25,11 +25,13 @@ from api.routers import (
     deliveries,
     events,
     fleet,
+    grants,
     health,
     live,
     market,
     market_feed,
     orders,
+    passes,
     plans,
     tracking,
 )
@@ -184,6 +186,8 @@ def create_app(
         deliveries.router,
         tracking.router,
         live.router,
+        grants.router,
+        passes.router,
     ):
         app.include_router(router)
     _document_ingest(app)

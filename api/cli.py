@@ -1,4 +1,4 @@
-"""The ``haulpoint`` command: serve, migrate, demo, simulate, verify, purge."""
+"""The ``haulpoint`` command: serve, migrate, demo, simulate, verify, purge, keys."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from core.bundle import BundleCheck, verify_bundle
 from core.clock import now
 from core.database import Database
 from core.settings import Settings, get_settings
-from core.signing import key_ring_from_settings
+from core.signing import ensure_dev_key_file, key_ring_from_settings
+from dispatch.authorizations.keys import retired_keys_setting, rotate_for_passes
 from migrations import upgrade
 from tracking.positions.service import purge_positions
 
@@ -108,6 +109,8 @@ def _print_accounts(accounts: Sequence[DemoAccount], base_url: str) -> None:
     if driver is not None:
         print("A driver's deliveries, today's and upcoming:")
         print(f'  curl -H "Authorization: Bearer {driver.token}" {base_url}/v1/deliveries/mine')
+        print("A self-pickup driver's pickup pass (then /v1/passes/<id>/qr.png or /token):")
+        print(f'  curl -H "Authorization: Bearer {driver.token}" {base_url}/v1/passes')
     print()
 
 
@@ -223,6 +226,26 @@ def _print_fleet(
     print()
 
 
+def rotate_keys(settings: Settings, *, out: Path) -> int:
+    """Write a new signing key to ``out`` and print the settings that make it the active key
+    while the current one stays published until every pass it signed has expired."""
+    if out.exists():
+        print(f"{out} exists: choose a new file for the new key", file=sys.stderr)
+        return 1
+    ring = key_ring_from_settings(settings)
+    # Written atomically with mode 0600, like the development key.
+    rotated = rotate_for_passes(ring, ensure_dev_key_file(out), now=now(), policy=settings.passes)
+    retiring = rotated.retired[0]
+    print(
+        f"# {rotated.active_kid} signs from now on; {retiring.kid} stays published until"
+        f" {retiring.publish_until.isoformat()}"
+    )
+    print("# set these (and unset HAULPOINT_SIGNING__KEY), then restart every API process:")
+    print(f"HAULPOINT_SIGNING__KEY_FILE={out.resolve()}")
+    print(f"HAULPOINT_SIGNING__RETIRED_KEYS='{retired_keys_setting(rotated)}'")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="haulpoint", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -251,6 +274,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="keep this many days (default: HAULPOINT_TRACKING__RETENTION_DAYS)",
     )
+    keys_cmd = commands.add_parser("keys", help="manage the platform's signing keys")
+    keys_actions = keys_cmd.add_subparsers(dest="action", required=True)
+    rotate_cmd = keys_actions.add_parser(
+        "rotate", help="make a new signing key and print the settings that retire the current"
+    )
+    rotate_cmd.add_argument("--out", type=Path, required=True, help="where to write the new key")
     return parser
 
 
@@ -281,6 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("--days must be at least 1", file=sys.stderr)
             return 2
         purge(settings, days=args.days)
+    elif args.command == "keys":
+        return rotate_keys(settings, out=args.out)
     return 0
 
 

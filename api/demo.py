@@ -1,7 +1,9 @@
 """The demo world: a sugar mill, a buyer, two carriers, their people and fleets, a 500 t sugar
 order with loads on the market (posted, auctioned, tendered), a hazardous ethanol load only
 one carrier may take, a second 500 t sugar order booked whole by Rapid Haulage and split
-across its food-grade silos into outbound deliveries with drivers, and ready tokens."""
+across its food-grade silos into outbound deliveries with drivers, a 52 t self-pickup order
+that the buyer authorizes Longroad Logistics to collect with pickup passes on its driver's
+phone, and ready tokens."""
 
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from accounts.schemas import MemberCreate, PartnershipCreate, SignupRequest, Sit
 from accounts.tokens import TokenCache
 from core.clock import now
 from core.database import Database
+from dispatch.authorizations import grants, issuing
+from dispatch.authorizations.schemas import DeliveryGrant, GrantCreate
 from dispatch.deliveries import assignment, plans
-from dispatch.deliveries.schemas import AssignRequest, PlanCommit, PlanCreate
+from dispatch.deliveries.schemas import AssignRequest, PlanCommit, PlanCreate, VehicleChoice
 from dispatch.deliveries.solver import SplitSolver
 from dispatch.fleet import service as fleet
 from dispatch.fleet.enums import BodyType, QualificationKind
@@ -37,6 +41,7 @@ from dispatch.market.schemas import OfferCreate
 from dispatch.orders import service as orders
 from dispatch.orders.enums import QuantityUnit, TransportBy
 from dispatch.orders.schemas import OrderCreate
+from dispatch.planning import Plan, SplitRequest, plan_split
 
 DEMO_PASSWORD = "haulpoint-demo"  # noqa: S105 - printed for the demo, never used elsewhere
 DEMO_TOKEN_TTL_S = 7 * 24 * 3600
@@ -443,6 +448,7 @@ async def _seed_market(
         ),
     )
     await _seed_deliveries(session, principals, org_ids, site_ids, drivers, start)
+    await _seed_self_pickup(session, principals, org_ids, site_ids, drivers, start)
 
 
 # Which driver takes the trips of each of Rapid Haulage's food-grade silos.
@@ -510,4 +516,108 @@ async def _seed_deliveries(
             principal=dana,
             delivery_id=delivery.id,
             data=AssignRequest(version=delivery.version, driver_id=drivers[driver]),
+        )
+
+
+class _InlineSolver:
+    """Splits in the calling process: the demo's split is two trucks, done in milliseconds."""
+
+    async def solve(self, request: SplitRequest, *, time_limit_s: float | None = None) -> Plan:
+        """The plan for ``request``."""
+        return plan_split(request, time_limit_s=time_limit_s or 5.0, workers=1)
+
+
+_SELF_PICKUP_TRUCKS = {"CE-LL 11": "Driver Ivan Petrov"}
+
+
+async def _seed_self_pickup(
+    session: AsyncSession,
+    principals: dict[str, Principal],
+    org_ids: dict[str, uuid.UUID],
+    site_ids: dict[str, uuid.UUID],
+    drivers: dict[str, uuid.UUID],
+    start: datetime,
+) -> None:
+    """Acme Foods collects 52 t itself: it books Longroad Logistics, which splits the booking
+    over its silo, puts its driver on it, and passes the buyer's authorization on to him."""
+    quantity = 52 * _TONNE
+    order = await orders.create_order(
+        session,
+        principal=principals["Tom Baker"],
+        data=OrderCreate(
+            reference="SO-2026-0414",
+            buyer_id=org_ids["Acme Foods"],
+            commodity="white sugar EU2, bulk",
+            quantity=quantity,
+            unit=QuantityUnit.KG,
+            origin_site_id=site_ids["Uelzen sugar mill"],
+            destination_site_id=site_ids["Hamburg bakery works"],
+            pickup_from=start,
+            pickup_until=start + timedelta(days=2),
+            deliver_by=start + timedelta(days=3),
+            transport_by=TransportBy.BUYER,
+            food_grade=True,
+        ),
+    )
+    buyer = principals["Purchasing Paula"]
+    offer = await offers.post_offer(
+        session,
+        principal=buyer,
+        data=OfferCreate(
+            order_id=order.id,
+            quantity=quantity,
+            body_types=[BodyType.SILO],
+            pricing_mode=PricingMode.POSTED,
+            rate_basis=RateBasis.PER_TONNE,
+            rate_cents=1700,
+            notes="Self-pickup: we send our own carrier with a pickup pass.",
+        ),
+    )
+    dispatcher = principals["Dispatcher Dirk"]
+    booking = await grabs.grab(session, principal=dispatcher, offer_id=offer.id, quantity=quantity)
+    trucks = {
+        v.plate: v
+        for v in await fleet.list_vehicles(session, principal=principals["Longroad Logistics"])
+    }
+    draft = await plans.preview(
+        session,
+        principal=dispatcher,
+        solver=_InlineSolver(),
+        data=PlanCreate(
+            booking_id=booking.id,
+            vehicles=[VehicleChoice(vehicle_id=trucks[plate].id) for plate in _SELF_PICKUP_TRUCKS],
+        ),
+    )
+    _, deliveries = await plans.commit_plan(
+        session, principal=dispatcher, plan_id=draft.id, data=PlanCommit(version=draft.version)
+    )
+    for delivery in deliveries:
+        await assignment.assign(
+            session,
+            principal=dispatcher,
+            delivery_id=delivery.id,
+            data=AssignRequest(
+                version=delivery.version,
+                driver_id=drivers[_SELF_PICKUP_TRUCKS[delivery.vehicle_plate]],
+            ),
+        )
+    offered = await grants.offer_grant(
+        session,
+        principal=buyer,
+        data=GrantCreate(
+            order_id=order.id,
+            booking_id=booking.id,
+            carrier_id=org_ids["Longroad Logistics"],
+            quantity=quantity,
+        ),
+    )
+    accepted = await grants.accept_grant(
+        session, principal=dispatcher, grant_id=offered.id, version=offered.version
+    )
+    for delivery in deliveries:
+        await issuing.grant_delivery(
+            session,
+            principal=dispatcher,
+            grant_id=accepted.id,
+            data=DeliveryGrant(delivery_id=delivery.id),
         )

@@ -1,4 +1,5 @@
-"""The background task that fires the market's deadlines in a server process."""
+"""The background task that fires the market's deadlines and the passes' clock in a server
+process."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.runtime import Runtime
+from dispatch.authorizations.sweep import PassSweep, sweep_passes
 from dispatch.market.sweep import SweepReport, sweep
 
 log = logging.getLogger(__name__)
@@ -19,14 +21,20 @@ async def sweep_forever(runtime: Runtime, *, interval_s: float) -> None:
     async def work(session: AsyncSession) -> SweepReport:
         return await sweep(session)
 
+    async def passes(session: AsyncSession) -> PassSweep:
+        return await sweep_passes(session, policy=runtime.settings.passes)
+
     while True:
         await asyncio.sleep(interval_s)
         try:
             report = await runtime.database.run(work, bus=runtime.bus)
+            swept = await runtime.database.run(passes, bus=runtime.bus)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("market sweep failed; retrying in %.0f s", interval_s)
+            log.exception("sweep failed; retrying in %.0f s", interval_s)
             continue
         if report.total:
             log.info("market sweep: %s", report)
+        if swept.total:
+            log.info("pass sweep: %s", swept)

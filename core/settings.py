@@ -130,6 +130,36 @@ class TrackingSettings(BaseModel):
     """Benchmarks only: expose an ingest endpoint that reads the body and stores nothing."""
 
 
+class PassSettings(BaseModel):
+    """Pickup passes: how far a pass reaches past its pickup day, the longest a pass may live,
+    how long before its day one may be issued, and the clock skew gates are allowed.
+
+    A pass is valid over the plant's calendar day of the pickup (25 hours on the day clocks go
+    back) with ``day_margin_s`` on either side, so ``max_lifetime_s`` must cover that. A key
+    taken out of service stays published for ``key_publish_s``: a pass signed just before
+    the rotation, as far ahead of its day as allowed, expires first.
+    """
+
+    day_margin_s: int = Field(default=3 * 3600, ge=0, le=12 * 3600)
+    max_lifetime_s: int = Field(default=32 * 3600, ge=3600, le=72 * 3600)
+    issue_ahead_s: int = Field(default=7 * 24 * 3600, ge=0, le=30 * 24 * 3600)
+    leeway_s: int = Field(default=120, ge=0, le=900)
+
+    @model_validator(mode="after")
+    def _covers_a_day(self) -> PassSettings:
+        longest_day_s = 25 * 3600
+        if self.max_lifetime_s < longest_day_s + 2 * self.day_margin_s:
+            raise ValueError("max_lifetime_s must cover 25 hours plus the margin on both sides")
+        return self
+
+    @property
+    def key_publish_s(self) -> int:
+        """How long a retired signing key must stay published: a pass signed with it the
+        moment before may start up to ``issue_ahead_s`` later and then live its lifetime,
+        plus the gates' leeway."""
+        return self.issue_ahead_s + self.max_lifetime_s + self.leeway_s
+
+
 class Settings(BaseSettings):
     """All of Haulpoint's configuration."""
 
@@ -150,8 +180,8 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     market: MarketSettings = MarketSettings()
     deliveries: DeliverySettings = DeliverySettings()
-
     tracking: TrackingSettings = TrackingSettings()
+    passes: PassSettings = PassSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")

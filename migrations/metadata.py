@@ -5,6 +5,7 @@ from __future__ import annotations
 import accounts.models
 import core.eventlog
 import core.idempotency
+import dispatch.authorizations.models
 import dispatch.deliveries.models
 import dispatch.fleet.models
 import dispatch.market.models
@@ -19,6 +20,7 @@ _loaded = (
     accounts.models,
     core.eventlog,
     core.idempotency,
+    dispatch.authorizations.models,
     dispatch.deliveries.models,
     dispatch.fleet.models,
     dispatch.market.models,

@@ -107,6 +107,8 @@ class QuantityUnit(StrEnum):
     TONNE = "t"
     LITRE = "l"
     CUBIC_METRE = "m3"
+    PALLET = "pallet"
+    PIECE = "piece"
 
 
 class PassClaimsError(ValueError):

@@ -25,7 +25,9 @@ TOKEN = issue_pass(make_claims(), ring=RING)
 
 
 def decode(image: object) -> list[tuple[str, str]]:
-    return [(found.text, found.ec_level) for found in zxingcpp.read_barcodes(image)]
+    # QR codes only: a linear-barcode reader now and then sees a false code in the pattern.
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return [(symbol.text, symbol.ec_level) for symbol in found]
 
 
 def svg_modules(svg: str) -> tuple[int, set[tuple[int, int]]]:
