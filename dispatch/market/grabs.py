@@ -113,7 +113,7 @@ async def _take(
     if taken is None:
         raise await _why_not_taken(session, offer.id, wanted, tender=tender)
     remaining, state, version = taken
-    booking = new_booking(
+    booking = await new_booking(
         session,
         offer=offer,
         carrier_id=carrier_id,
@@ -144,7 +144,6 @@ async def _take(
     )
     if held:
         assert threshold is not None
-        await session.flush()
         await hold(
             session,
             organization_id=carrier_id,
