@@ -92,17 +92,6 @@ class CarrierCapability:
                 return True
         return False
 
-    def permitted_classes(self, moment: datetime) -> frozenset[str]:
-        """ADR classes the carrier holds a valid permit for and has a vehicle approved for."""
-        permits = {
-            granted
-            for held in self.qualifications
-            if held.kind == QualificationKind.HAZMAT_PERMIT and held.valid_at(moment)
-            for granted in held.hazard_classes
-        }
-        equipped = {c for vehicle in self.vehicle_classes for c in vehicle.hazard_classes}
-        return frozenset(permits & equipped)
-
 
 def shortfalls(needs: LoadNeeds, capability: CarrierCapability, moment: datetime) -> list[str]:
     """What the carrier lacks for the load, as stable codes; empty means qualified.

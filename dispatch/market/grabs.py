@@ -188,6 +188,8 @@ async def _check_access(
     ):
         raise OfferNotFound("no such load")
     if offer.visibility == Visibility.TENDER:
+        if offer.tender_carrier_id == carrier_id:
+            raise WrongPricingMode("the load is tendered to you: accept the tender instead")
         raise OfferNotFound("no such load")
     if offer.pricing_mode != PricingMode.POSTED:
         raise WrongPricingMode(f"this load is priced by {offer.pricing_mode}: it cannot be grabbed")
