@@ -344,7 +344,7 @@ def start_server(url: str, *, workers: int, data_dir: Path) -> tuple[subprocess.
         "HAULPOINT_LOG_LEVEL": "WARNING",
         "HAULPOINT_SECURITY__TOKEN_CACHE_S": "60",
         "HAULPOINT_MARKET__SWEEP_INTERVAL_S": "3600",
-        "HAULPOINT_DATABASE__POOL_SIZE": "15",
+        "HAULPOINT_DATABASE__POOL_SIZE": "12",
         "HAULPOINT_DATABASE__MAX_OVERFLOW": "0",
         "HAULPOINT_DATABASE__SQLITE_BUSY_TIMEOUT_MS": "30000",
     }
@@ -652,7 +652,7 @@ async def run(plan: Plan, *, url: str, workers: int, quick: bool) -> dict[str, A
         url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
     await reset_database(url)
     # PostgreSQL here allows 100 connections, shared with the server and other work.
-    database = Database(url, DatabaseSettings(pool_size=20, max_overflow=0))
+    database = Database(url, DatabaseSettings(pool_size=15, max_overflow=0))
     await upgrade(database.engine)
     seeding = time.perf_counter()
     world = await seed(database, plan)
