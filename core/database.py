@@ -79,6 +79,10 @@ class Database:
         self._writer = self.engine.execution_options(**{_WRITER: True})
         self._reads = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._writes = async_sessionmaker(self._writer, class_=AsyncSession, expire_on_commit=False)
+        # SQLite has one writer at a time. Queue this process's writers here, in order, rather
+        # than in SQLite's busy handler, which sleeps and polls (up to 100 ms a try) and so
+        # starves a busy process; other processes still meet at BEGIN IMMEDIATE.
+        self._sqlite_writers = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -104,13 +108,33 @@ class Database:
     @asynccontextmanager
     async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
         """A session; a write session holds SQLite's write lock from its first statement."""
+        if write and self._sqlite_writers is not None:
+            async with self._sqlite_writer_turn(), self._writes() as session:
+                self._hand_key_ring(session)
+                await self._begin_with_retry(session)
+                yield session
+            return
         factory = self._writes if write else self._reads
         async with factory() as session:
-            if self.key_ring is not None:
-                session.info[_KEY_RING] = self.key_ring
-            if write and self.is_sqlite:
-                await self._begin_with_retry(session)
+            self._hand_key_ring(session)
             yield session
+
+    def _hand_key_ring(self, session: AsyncSession) -> None:
+        if self.key_ring is not None:
+            session.info[_KEY_RING] = self.key_ring
+
+    @asynccontextmanager
+    async def _sqlite_writer_turn(self) -> AsyncIterator[None]:
+        assert self._sqlite_writers is not None
+        wait_s = max(self.settings.sqlite_busy_timeout_ms / 1000, 0.001)
+        try:
+            await asyncio.wait_for(self._sqlite_writers.acquire(), wait_s)
+        except TimeoutError as error:
+            raise Unavailable("the database is busy", code="database_busy") from error
+        try:
+            yield
+        finally:
+            self._sqlite_writers.release()
 
     async def _begin_with_retry(self, session: AsyncSession) -> None:
         # BEGIN IMMEDIATE waits busy_timeout for the lock; past that, back off and retry a few

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -92,17 +91,6 @@ class CarrierCapability:
                 return True
         return False
 
-    def permitted_classes(self, moment: datetime) -> frozenset[str]:
-        """ADR classes the carrier holds a valid permit for and has a vehicle approved for."""
-        permits = {
-            granted
-            for held in self.qualifications
-            if held.kind == QualificationKind.HAZMAT_PERMIT and held.valid_at(moment)
-            for granted in held.hazard_classes
-        }
-        equipped = {c for vehicle in self.vehicle_classes for c in vehicle.hazard_classes}
-        return frozenset(permits & equipped)
-
 
 def shortfalls(needs: LoadNeeds, capability: CarrierCapability, moment: datetime) -> list[str]:
     """What the carrier lacks for the load, as stable codes; empty means qualified.
@@ -156,13 +144,3 @@ def bounding_box(
     cos_lat = math.cos(math.radians(lat))
     dlon = 180.0 if cos_lat < 1e-6 else min(180.0, dlat / cos_lat)
     return lat - dlat, lat + dlat, lon - dlon, lon + dlon
-
-
-def classes_of(
-    vehicles: Iterable[tuple[BodyType, bool, Iterable[str]]],
-) -> frozenset[VehicleClass]:
-    """Distinct vehicle classes from (body, food grade, hazard classes) tuples."""
-    return frozenset(
-        VehicleClass(body_type=BodyType(body), food_grade=food, hazard_classes=frozenset(classes))
-        for body, food, classes in vehicles
-    )

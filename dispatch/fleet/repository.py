@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Boolean, Select, String, bindparam, literal, type_coerce, union_all, update
+from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.models import Membership, Site, User
 from core.sql import table_of
+from core.types import UTCDateTime
 from dispatch.fleet.enums import VehicleStatus
 from dispatch.fleet.models import CarrierProfile, Driver, Qualification, Vehicle
 
@@ -34,36 +37,52 @@ async def qualifications(
     return (await session.exec(statement)).all()
 
 
-async def live_qualifications(
-    session: AsyncSession, organization_ids: Sequence[uuid.UUID], moment: datetime
-) -> Sequence[Qualification]:
-    """Unrevoked, unexpired qualifications of some carriers."""
-    statement = select(Qualification).where(
-        col(Qualification.organization_id).in_(organization_ids),
-        col(Qualification.revoked_at).is_(None),
-        col(Qualification.expires_at) > moment,
-    )
-    return (await session.exec(statement)).all()
-
-
-async def vehicle_classes(
-    session: AsyncSession, organization_ids: Sequence[uuid.UUID]
-) -> list[tuple[uuid.UUID, str, bool, list[str]]]:
-    """(carrier, body, food grade, hazard classes) of every vehicle in service, one row per
-    vehicle; the caller folds them into classes."""
-    statement = select(
-        col(Vehicle.organization_id),
-        col(Vehicle.body_type),
-        col(Vehicle.food_grade),
-        col(Vehicle.hazard_classes),
+def _standing_statement() -> Any:
+    carriers: Any = bindparam("carrier_ids", expanding=True)
+    qualifications: Select[*tuple[Any, ...]] = sql_select(
+        col(Qualification.organization_id).label("organization_id"),
+        literal("q").label("source"),
+        type_coerce(col(Qualification.kind), String).label("kind"),
+        col(Qualification.hazard_classes).label("hazard_classes"),
+        col(Qualification.valid_from).label("valid_from"),
+        col(Qualification.expires_at).label("expires_at"),
+        literal(None, Boolean).label("food_grade"),
     ).where(
-        col(Vehicle.organization_id).in_(organization_ids),
+        col(Qualification.organization_id).in_(carriers),
+        col(Qualification.revoked_at).is_(None),
+        col(Qualification.expires_at) > bindparam("moment", type_=UTCDateTime),
+    )
+    vehicles = sql_select(
+        col(Vehicle.organization_id),
+        literal("v"),
+        type_coerce(col(Vehicle.body_type), String),
+        col(Vehicle.hazard_classes),
+        literal(None, UTCDateTime),
+        literal(None, UTCDateTime),
+        col(Vehicle.food_grade),
+    ).where(
+        col(Vehicle.organization_id).in_(carriers),
         col(Vehicle.status) != VehicleStatus.RETIRED,
     )
-    return [
-        (row[0], str(row[1]), bool(row[2]), list(row[3] or []))
-        for row in (await session.exec(statement)).all()
-    ]
+    return union_all(qualifications, vehicles)
+
+
+# Built once: every grab and bid runs it.
+_STANDING = _standing_statement()
+
+
+async def standing(
+    session: AsyncSession, organization_ids: Sequence[uuid.UUID], moment: datetime
+) -> list[tuple[Any, ...]]:
+    """Carriers' live qualifications and vehicles in service, in one round trip.
+
+    Rows of (organization_id, source, kind, hazard_classes, valid_from, expires_at,
+    food_grade): ``source`` is ``q`` for a qualification (``kind`` its kind) or ``v`` for a
+    vehicle (``kind`` its body type, ``food_grade`` set).
+    """
+    connection = await session.connection()
+    params = {"carrier_ids": list(organization_ids), "moment": moment}
+    return [tuple(row) for row in (await connection.execute(_STANDING, params)).all()]
 
 
 async def home_bases(

@@ -264,24 +264,29 @@ async def update_driver(
 async def capabilities(
     session: AsyncSession, carrier_ids: Sequence[uuid.UUID], *, moment: datetime | None = None
 ) -> dict[uuid.UUID, CarrierCapability]:
-    """What each carrier is qualified and equipped for, in two queries however many.
+    """What each carrier is qualified and equipped for, in one query however many.
 
     Home bases are left out (only the feed's radius filter needs them: ``home_bases``).
     """
     moment = moment or now()
     held: dict[uuid.UUID, list[HeldQualification]] = {cid: [] for cid in carrier_ids}
-    for qualification in await repository.live_qualifications(session, carrier_ids, moment):
-        held[qualification.organization_id].append(
-            HeldQualification(
-                kind=QualificationKind(qualification.kind),
-                valid_from=qualification.valid_from,
-                expires_at=qualification.expires_at,
-                hazard_classes=frozenset(qualification.hazard_classes),
-            )
-        )
     classes: dict[uuid.UUID, set[VehicleClass]] = {cid: set() for cid in carrier_ids}
-    for carrier_id, body, food, hazard in await repository.vehicle_classes(session, carrier_ids):
-        classes[carrier_id].add(VehicleClass(BodyType(body), food, frozenset(hazard)))
+    for carrier_id, source, kind, hazard, valid_from, expires_at, food in await repository.standing(
+        session, carrier_ids, moment
+    ):
+        if source == "q":
+            held[carrier_id].append(
+                HeldQualification(
+                    kind=QualificationKind(kind),
+                    valid_from=valid_from,
+                    expires_at=expires_at,
+                    hazard_classes=frozenset(hazard or ()),
+                )
+            )
+        else:
+            classes[carrier_id].add(
+                VehicleClass(BodyType(kind), bool(food), frozenset(hazard or ()))
+            )
     return {
         cid: CarrierCapability(
             carrier_id=cid,

@@ -300,7 +300,7 @@ async def confirm_award(
         is None
     ):
         raise BidNotStanding("the bid is no longer awarded")
-    booking = new_booking(
+    booking = await new_booking(
         session,
         offer=offer,
         carrier_id=bid.carrier_id,

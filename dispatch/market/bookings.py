@@ -12,12 +12,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case
+from sqlalchemy import case, insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.principal import Principal
 from core.clock import now
 from core.errors import Forbidden, InvalidTransition, NotFound, RuleViolation
+from core.sql import table_of
 from dispatch.guards import require_dispatcher
 from dispatch.market import repository
 from dispatch.market.enums import (
@@ -47,6 +48,8 @@ from dispatch.market.schemas import (
 from dispatch.orders import repository as orders_repository
 from dispatch.paging import decode_cursor
 
+_INSERT_BOOKING = insert(table_of(Booking))
+_COLUMNS = tuple(c.name for c in table_of(Booking).c)
 _CONFIRMATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -55,7 +58,7 @@ def confirmation_number() -> str:
     return "RC-" + "".join(secrets.choice(_CONFIRMATION_ALPHABET) for _ in range(10))
 
 
-def new_booking(
+async def new_booking(
     session: AsyncSession,
     *,
     offer: LoadOffer,
@@ -70,7 +73,11 @@ def new_booking(
     bid_id: uuid.UUID | None = None,
     hold_expires_at: datetime | None = None,
 ) -> Booking:
-    """Add a booking of ``quantity`` of a load to the session (flushed with the next query)."""
+    """Insert a booking of ``quantity`` of a load.
+
+    A Core INSERT rather than ``session.add``: the grab's hot path skips the ORM unit of work
+    for the row it never changes again in the request.
+    """
     booking = Booking(
         offer_id=offer.id,
         order_id=offer.order_id,
@@ -96,7 +103,7 @@ def new_booking(
         confirmed_at=moment if state == BookingState.CONFIRMED else None,
         created_at=moment,
     )
-    session.add(booking)
+    await session.exec(_INSERT_BOOKING, params={name: getattr(booking, name) for name in _COLUMNS})
     return booking
 
 

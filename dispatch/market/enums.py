@@ -112,9 +112,6 @@ BID_TRANSITIONS: Mapping[BidState, frozenset[BidState]] = {
     BidState.LOST: frozenset(),
 }
 
-STANDING_BID_STATES = frozenset({BidState.ACTIVE, BidState.AWARDED})
-"""Bids the shipper sees and may award."""
-
 
 class CounterState(StrEnum):
     """The shipper's one counter-offer on a bid."""
@@ -181,16 +178,6 @@ BOOKING_TRANSITIONS: Mapping[BookingState, frozenset[BookingState]] = {
     BookingState.CANCELLED: frozenset(),
     BookingState.NO_SHOW: frozenset(),
 }
-
-HOLDING_BOOKING_STATES = frozenset(
-    {
-        BookingState.PENDING_APPROVAL,
-        BookingState.CONFIRMED,
-        BookingState.PICKED_UP,
-        BookingState.DELIVERED,
-    }
-)
-"""Bookings that hold quantity of their load."""
 
 
 class ApprovalAction(StrEnum):

@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import eventlog, outbox
 from core.eventlog import subject_key
-from dispatch.market.enums import OfferState, Visibility
+from dispatch.market.enums import Visibility
 from dispatch.market.models import LoadOffer
 
 MARKET_CHANNEL = "market"
@@ -137,8 +137,3 @@ def publish(
         "tender_carrier_id": None if current is None else str(current),
     }
     outbox.enqueue(session, MARKET_CHANNEL, orjson.dumps(message))
-
-
-def is_listed(state: OfferState | str, remaining: int) -> bool:
-    """Whether a load in this state is one carriers can still take."""
-    return state == OfferState.OPEN and remaining > 0

@@ -113,7 +113,7 @@ async def _take(
     if taken is None:
         raise await _why_not_taken(session, offer.id, wanted, tender=tender)
     remaining, state, version = taken
-    booking = new_booking(
+    booking = await new_booking(
         session,
         offer=offer,
         carrier_id=carrier_id,
@@ -144,7 +144,6 @@ async def _take(
     )
     if held:
         assert threshold is not None
-        await session.flush()
         await hold(
             session,
             organization_id=carrier_id,
@@ -189,6 +188,8 @@ async def _check_access(
     ):
         raise OfferNotFound("no such load")
     if offer.visibility == Visibility.TENDER:
+        if offer.tender_carrier_id == carrier_id:
+            raise WrongPricingMode("the load is tendered to you: accept the tender instead")
         raise OfferNotFound("no such load")
     if offer.pricing_mode != PricingMode.POSTED:
         raise WrongPricingMode(f"this load is priced by {offer.pricing_mode}: it cannot be grabbed")

@@ -397,7 +397,10 @@ async def market(
     destination_box = None
     if where.destination is not None:
         destination_box = bounding_box(where.destination, where.destination_radius_km)
-    hazardous_ok = bool(capability.permitted_classes(moment))
+    # Coarse on purpose: the exact class match (a permit for "4" covers "4.1") runs below.
+    hazardous_ok = capability.holds(QualificationKind.HAZMAT_PERMIT, moment) and any(
+        v.hazard_classes for v in capability.vehicle_classes
+    )
     food_ok = capability.holds(QualificationKind.FOOD_GRADE, moment) and any(
         v.food_grade for v in capability.vehicle_classes
     )

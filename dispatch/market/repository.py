@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, update
+from sqlalchemy import BigInteger, and_, bindparam, case, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
@@ -54,6 +55,24 @@ async def offer(session: AsyncSession, offer_id: uuid.UUID) -> LoadOffer | None:
     return (await session.exec(statement)).first()
 
 
+# The grab's statements are built once with bind parameters: building them per request (and
+# computing their cache keys) cost more than running them. In an UPDATE, bind names must not
+# be column names, hence the ``b_`` prefix.
+_OFFER_WITH_THRESHOLD = (
+    select(LoadOffer, col(ApprovalRule.threshold_cents))
+    .outerjoin(
+        ApprovalRule,
+        and_(
+            col(ApprovalRule.organization_id) == bindparam("organization_id"),
+            col(ApprovalRule.action) == bindparam("action"),
+            col(ApprovalRule.currency) == col(LoadOffer.currency),
+        ),
+    )
+    .where(col(LoadOffer.id) == bindparam("offer_id"))
+    .execution_options(**_FRESH)
+)
+
+
 async def offer_with_threshold(
     session: AsyncSession,
     *,
@@ -62,20 +81,8 @@ async def offer_with_threshold(
     action: ApprovalAction,
 ) -> tuple[LoadOffer, int | None] | None:
     """A load and the caller's approval threshold for ``action`` in its currency, in one query."""
-    statement = (
-        select(LoadOffer, col(ApprovalRule.threshold_cents))
-        .outerjoin(
-            ApprovalRule,
-            and_(
-                col(ApprovalRule.organization_id) == organization_id,
-                col(ApprovalRule.action) == action,
-                col(ApprovalRule.currency) == col(LoadOffer.currency),
-            ),
-        )
-        .where(col(LoadOffer.id) == offer_id)
-        .execution_options(**_FRESH)
-    )
-    row = (await session.exec(statement)).first()
+    params = {"offer_id": offer_id, "organization_id": organization_id, "action": action.value}
+    row = (await session.exec(_OFFER_WITH_THRESHOLD, params=params)).first()
     return None if row is None else (row[0], row[1])
 
 
@@ -118,6 +125,45 @@ async def carrier_involved(
     return False
 
 
+@lru_cache(maxsize=4)
+def _take_statement(*, tender: bool, whole_only: bool) -> Any:
+    t = table_of(LoadOffer)
+    quantity = bindparam("b_quantity", type_=BigInteger)
+    left = t.c.remaining - quantity
+    lot_ok = (
+        t.c.remaining == quantity
+        if whole_only
+        else or_(t.c.remaining == quantity, t.c.min_lot <= quantity)
+    )
+    conditions: list[ColumnElement[bool]] = [
+        t.c.id == bindparam("b_offer_id"),
+        t.c.state == OfferState.OPEN.value,
+        t.c.remaining >= quantity,
+        t.c.pickup_until > bindparam("b_now"),
+        t.c.min_lot == bindparam("b_min_lot"),
+        t.c.rate_cents == bindparam("b_rate_cents"),
+        lot_ok,
+    ]
+    if tender:
+        conditions += [
+            t.c.pricing_mode == PricingMode.TENDER.value,
+            t.c.tender_carrier_id == bindparam("b_carrier_id"),
+            t.c.tender_expires_at > bindparam("b_now"),
+        ]
+    else:
+        conditions.append(t.c.pricing_mode == PricingMode.POSTED.value)
+    return (
+        update(t)
+        .where(*conditions)
+        .values(
+            remaining=left,
+            state=case((left == 0, OfferState.BOOKED.value), else_=t.c.state),
+            version=t.c.version + 1,
+        )
+        .returning(t.c.remaining, t.c.state, t.c.version)
+    )
+
+
 async def take(
     session: AsyncSession,
     *,
@@ -133,41 +179,21 @@ async def take(
     or None when the load is no longer open or holds less than ``quantity``.
 
     The WHERE pins the rate and lot the caller priced with, so a reopened load is never
-    booked at its old terms; the minimum lot holds unless the grab takes the whole rest.
+    booked at its old terms; the minimum lot holds unless the grab takes the whole rest (per
+    trip, a part must also be whole trips).
     """
-    t = table_of(LoadOffer)
-    left = t.c.remaining - quantity
-    lot_ok = or_(t.c.remaining == quantity, t.c.min_lot <= quantity)
-    if whole_trips and quantity % min_lot:
-        lot_ok = t.c.remaining == quantity
-    conditions: list[ColumnElement[bool]] = [
-        t.c.id == offer_id,
-        t.c.state == OfferState.OPEN.value,
-        t.c.remaining >= quantity,
-        t.c.pickup_until > now,
-        t.c.min_lot == min_lot,
-        t.c.rate_cents == rate_cents,
-        lot_ok,
-    ]
-    if tender_carrier_id is None:
-        conditions.append(t.c.pricing_mode == PricingMode.POSTED.value)
-    else:
-        conditions += [
-            t.c.pricing_mode == PricingMode.TENDER.value,
-            t.c.tender_carrier_id == tender_carrier_id,
-            t.c.tender_expires_at > now,
-        ]
-    statement = (
-        update(t)
-        .where(*conditions)
-        .values(
-            remaining=left,
-            state=case((left == 0, OfferState.BOOKED.value), else_=t.c.state),
-            version=t.c.version + 1,
-        )
-        .returning(t.c.remaining, t.c.state, t.c.version)
+    statement = _take_statement(
+        tender=tender_carrier_id is not None, whole_only=whole_trips and quantity % min_lot != 0
     )
-    row = (await session.exec(statement)).first()
+    params = {
+        "b_offer_id": offer_id,
+        "b_quantity": quantity,
+        "b_now": now,
+        "b_min_lot": min_lot,
+        "b_rate_cents": rate_cents,
+        "b_carrier_id": tender_carrier_id,
+    }
+    row = (await session.exec(statement, params=params)).first()
     return None if row is None else (int(row[0]), OfferState(row[1]), int(row[2]))
 
 

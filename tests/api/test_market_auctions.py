@@ -313,3 +313,44 @@ class TestAward:
         assert awarded.status_code == 200
         mine = await client.get(f"/v1/market/bids/{chosen['id']}", headers=second.headers)
         assert mine.json()["state"] == "awarded"
+
+
+class TestWithdrawAndRetry:
+    async def test_a_withdrawn_bid_is_out_until_placed_again(
+        self, client: httpx.AsyncClient, clock: FrozenClock
+    ) -> None:
+        deal = await trade(client)
+        haulier = await carrier(client, "Rapid Haulage")
+        offer = await auction(client, deal.seller, deal.order_id)
+        placed = (await bid(client, haulier, offer["id"], 1700)).json()
+        withdrawn = await client.post(
+            f"/v1/market/bids/{placed['id']}/withdraw", headers=haulier.headers
+        )
+        assert withdrawn.json()["state"] == "withdrawn"
+        ranking = await client.get(
+            f"/v1/market/offers/{offer['id']}/ranking", headers=deal.seller.headers
+        )
+        assert ranking.json()["count"] == 0
+        again = await bid(client, haulier, offer["id"], 1750)
+        assert (again.json()["id"], again.json()["state"]) == (placed["id"], "active")
+        clock.advance(hours=7)
+        late = await client.post(
+            f"/v1/market/bids/{placed['id']}/withdraw", headers=haulier.headers
+        )
+        assert late.status_code == 409
+
+    async def test_a_retried_bid_with_the_same_key_counts_once(
+        self, client: httpx.AsyncClient, clock: FrozenClock
+    ) -> None:
+        deal = await trade(client)
+        haulier = await carrier(client, "Rapid Haulage")
+        offer = await auction(client, deal.seller, deal.order_id, max_bids_per_carrier=1)
+        headers = {**haulier.headers, "Idempotency-Key": "bid-1"}
+        path = f"/v1/market/offers/{offer['id']}/bids"
+        first = await client.post(path, headers=headers, json={"rate_cents": 1700})
+        again = await client.post(path, headers=headers, json={"rate_cents": 1700})
+        assert first.status_code == again.status_code == 201
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json()["revisions"] == 1
+        seen = await client.get(f"/v1/market/offers/{offer['id']}", headers=deal.seller.headers)
+        assert seen.json()["bid_count"] == 1

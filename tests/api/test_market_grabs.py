@@ -107,6 +107,21 @@ class TestQualification:
         )
         assert (await grab(client, qualified, offer["id"], 25 * SUGAR_T)).status_code == 201
 
+    async def test_a_permit_for_a_whole_class_opens_its_divisions(
+        self, client: httpx.AsyncClient, clock: FrozenClock
+    ) -> None:
+        deal = await trade(
+            client, commodity="sulphur", food_grade=False, hazard_class="4.1", un_number="1350"
+        )
+        tipper = {"body_type": "tipper", "food_grade": False, "hazard_classes": ["4"]}
+        qualified = await carrier(
+            client, "Rapid", food_grade=False, hazard_classes=["4"], vehicles=[tipper]
+        )
+        offer = await post_offer(client, deal.seller, deal.order_id, body_types=["tipper"])
+        listed = await client.get("/v1/market/loads", headers=qualified.headers)
+        assert [o["id"] for o in listed.json()["data"]] == [offer["id"]]
+        assert (await grab(client, qualified, offer["id"], 25 * SUGAR_T)).status_code == 201
+
     async def test_a_food_grade_load_needs_the_certificate_and_a_food_grade_vehicle(
         self, client: httpx.AsyncClient, clock: FrozenClock
     ) -> None:

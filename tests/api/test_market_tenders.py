@@ -43,6 +43,9 @@ class TestWaterfall:
         assert listed.json()["count"] == 0
         early = await client.post(f"{path}/tender/accept", headers=second.headers)
         assert early.status_code == 404
+        wrong_door = await grab(client, first, offer["id"], 25 * SUGAR_T)
+        assert wrong_door.status_code == 409
+        assert wrong_door.json()["code"] == "wrong_pricing_mode"
         accepted = await client.post(f"{path}/tender/accept", headers=first.headers)
         assert accepted.status_code == 201, accepted.text
         assert (accepted.json()["quantity"], accepted.json()["source"]) == (25 * SUGAR_T, "tender")
