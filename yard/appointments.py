@@ -255,6 +255,7 @@ async def _scheduled_day(
     slot = d.plant.yard.slot_min
     now_min = minutes_from(d.origin, moment)
     earliest = max(d.hours.opens_min, next_slot(now_min, slot))
+    valid_from = await repository.pass_starts(session, [dv.id for dv, _ in by_id.values()])
     plan_deliveries = []
     for key, (dv, body) in by_id.items():
         load = plan_load(dv, body)
@@ -268,12 +269,16 @@ async def _scheduled_day(
             )
             continue
         # nothing is planned in the past: a slot that has gone by is planned again from now
-        kept = prev is not None and prev.start_min >= earliest
+        ready = earliest
+        if dv.id in valid_from:
+            # no slot before the pass is valid: the gate would turn the truck away
+            ready = max(ready, next_slot(minutes_from(d.origin, valid_from[dv.id]), slot))
+        kept = prev is not None and prev.start_min >= ready
         plan_deliveries.append(
             Delivery(
                 key,
                 load,
-                ready_min=earliest,
+                ready_min=ready,
                 preferred_min=prev.start_min if kept and prev is not None else None,
             )
         )

@@ -346,3 +346,18 @@ async def count_tickets(session: AsyncSession, site_id: uuid.UUID) -> int:
     """How many weight tickets a plant has written."""
     statement = select(func.count()).where(col(WeightTicket.site_id) == site_id)
     return int((await session.exec(statement)).one())
+
+
+async def pass_starts(
+    session: AsyncSession, delivery_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, datetime]:
+    """When each delivery's pass in force becomes valid: the truck cannot load before."""
+    ids = list(delivery_ids)
+    if not ids:
+        return {}
+    statement = select(col(PickupPass.delivery_id), col(PickupPass.not_before)).where(
+        col(PickupPass.delivery_id).in_(ids),
+        col(PickupPass.state).in_(["issued", "presented"]),
+    )
+    rows = (await session.exec(statement)).all()
+    return dict(rows)
