@@ -109,17 +109,18 @@ async def yard_world(
     client: httpx.AsyncClient,
     database: Database,
     *,
-    docks: dict[str, dict[str, Any]] | None = None,
+    docks: dict[str, dict[str, Any] | None] | None = None,
     quantity: int = 50 * SUGAR_T,
     **settings: Any,
 ) -> Yard:
-    """A self-pickup with passes, and its plant's yard with two silo docks (unless told)."""
+    """A self-pickup with passes, and its plant's yard with two silo docks (unless told;
+    a dock given as None is a sugar silo)."""
     pickup = await prepared(client, database, quantity=quantity)
     set_up = await plant_yard(client, pickup.seller, pickup.plant_id, **settings)
     assert set_up.status_code == 200, set_up.text
     made = {}
     for name, fields in (docks or {"Silo 1": SILO_DOCK, "Silo 2": SILO_DOCK}).items():
-        made[name] = await dock(client, pickup.seller, pickup.plant_id, name, **fields)
+        made[name] = await dock(client, pickup.seller, pickup.plant_id, name, **(fields or {}))
     _, clerk = await add_member(client, pickup.booked.deal.seller, "clerk")
     return Yard(pickup=pickup, docks=made, clerk_token=clerk)
 
