@@ -19,6 +19,7 @@ from core.settings import Settings
 from tests.api.live_server import serving
 from tests.dispatch.authz_factory import long_session_settings
 from tests.yard.yard_factory import gate_scan, schedule, yard_world
+from yard.sweep import sweep_yard
 
 WAIT_S = 5.0
 
@@ -96,6 +97,35 @@ class TestCallForward:
         response = await client.get("/v1/live/yard", headers=world.clerk)
         assert response.status_code == 403
         assert (await client.get("/v1/live/yard")).status_code == 401
+
+
+class TestUnansweredCalls:
+    async def test_a_truck_that_misses_its_call_goes_back_to_the_queue(
+        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
+    ) -> None:
+        world = await yard_world(client, database)
+        plan = await schedule(client, world)
+        first = min(plan["appointments"], key=lambda a: a["starts_at"])
+        clock.set(datetime.fromisoformat(first["starts_at"]))
+        scanned = await gate_scan(client, world, world.delivery_ids().index(first["delivery_id"]))
+        visit_id = scanned.json()["visit"]["id"]
+        call = await client.post(
+            f"/v1/yard/plants/{world.site_id}/docks/{first['dock_id']}/call", headers=world.clerk
+        )
+        assert call.json()["visit"]["id"] == visit_id
+        clock.advance(minutes=9)
+        async with database.transaction() as session:
+            assert (await sweep_yard(session)).lapsed.visit_ids == ()
+        clock.advance(minutes=2)
+        async with database.transaction() as session:
+            swept = await sweep_yard(session)
+        assert [str(v) for v in swept.lapsed.visit_ids] == [visit_id]
+        visit = (await client.get(f"/v1/yard/visits/{visit_id}", headers=world.clerk)).json()
+        assert (visit["state"], visit["missed_calls"], visit["dock_id"]) == ("waiting", 1, None)
+        docks = await client.get(f"/v1/yard/plants/{world.site_id}/docks", headers=world.clerk)
+        assert {d["state"] for d in docks.json()["data"]} == {"free"}
+        late_arrival = await client.post(f"/v1/yard/visits/{visit_id}/at-dock", headers=world.clerk)
+        assert late_arrival.status_code == 409
 
 
 class TestQueuePlace:
