@@ -34,6 +34,8 @@ from api.routers import (
     passes,
     plans,
     tracking,
+    yard,
+    yard_driver,
 )
 from api.runtime import Runtime
 from api.sweeper import sweep_forever
@@ -188,6 +190,9 @@ def create_app(
         live.router,
         grants.router,
         passes.router,
+        yard.router,
+        yard_driver.router,
+        yard_driver.live_router,
     ):
         app.include_router(router)
     _document_ingest(app)
