@@ -33,6 +33,7 @@ from api.routers import (
     orders,
     passes,
     plans,
+    shipments,
     tracking,
 )
 from api.runtime import Runtime
@@ -186,6 +187,7 @@ def create_app(
         deliveries.router,
         tracking.router,
         live.router,
+        shipments.router,
         grants.router,
         passes.router,
     ):

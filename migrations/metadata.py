@@ -12,6 +12,7 @@ import dispatch.market.models
 import dispatch.orders.models
 import tracking.devices.models
 import tracking.positions.models
+import tracking.shipments.models
 from core.models import metadata
 
 __all__ = ["metadata"]
@@ -27,4 +28,5 @@ _loaded = (
     dispatch.orders.models,
     tracking.devices.models,
     tracking.positions.models,
+    tracking.shipments.models,
 )
