@@ -12,6 +12,7 @@ import dispatch.market.models
 import dispatch.orders.models
 import tracking.devices.models
 import tracking.positions.models
+import tracking.shipments.models
 import yard.models
 from core.models import metadata
 
@@ -28,5 +29,6 @@ _loaded = (
     dispatch.orders.models,
     tracking.devices.models,
     tracking.positions.models,
+    tracking.shipments.models,
     yard.models,
 )
