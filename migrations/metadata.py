@@ -11,6 +11,7 @@ import dispatch.fleet.models
 import dispatch.market.models
 import dispatch.orders.models
 import tracking.devices.models
+import tracking.evidence.models
 import tracking.positions.models
 from core.models import metadata
 
@@ -26,5 +27,6 @@ _loaded = (
     dispatch.market.models,
     dispatch.orders.models,
     tracking.devices.models,
+    tracking.evidence.models,
     tracking.positions.models,
 )
