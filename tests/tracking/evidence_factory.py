@@ -26,8 +26,9 @@ from tests.helpers import Org, signup
 YARD = "system:yard"
 
 
-def png(seed: int = 0, size: int = 4) -> bytes:
-    """A small valid PNG whose pixels depend on ``seed`` (so each seed hashes differently)."""
+def png(seed: int = 0, size: int = 4, comment_bytes: int = 0) -> bytes:
+    """A small valid PNG whose pixels depend on ``seed`` (so each seed hashes differently),
+    made larger by a text comment of ``comment_bytes``."""
     raw = b"".join(b"\x00" + bytes([(seed + y) % 256]) * (3 * size) for y in range(size))
 
     def chunk(kind: bytes, body: bytes) -> bytes:
@@ -39,6 +40,7 @@ def png(seed: int = 0, size: int = 4) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
+        + chunk(b"tEXt", b"Comment\x00" + b"x" * comment_bytes)
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
     )
