@@ -11,6 +11,7 @@ import dispatch.fleet.models
 import dispatch.market.models
 import dispatch.orders.models
 import tracking.devices.models
+import tracking.evidence.models
 import tracking.positions.models
 import tracking.shipments.models
 import yard.models
@@ -28,6 +29,7 @@ _loaded = (
     dispatch.market.models,
     dispatch.orders.models,
     tracking.devices.models,
+    tracking.evidence.models,
     tracking.positions.models,
     tracking.shipments.models,
     yard.models,
