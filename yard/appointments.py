@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -45,7 +45,13 @@ from yard.calendar import (
 )
 from yard.enums import ACTIVE_APPOINTMENTS, AppointmentState, DockState
 from yard.events import on_delivery, on_plant
-from yard.exceptions import AppointmentNotFound, BookingRuleBroken, NoFreeDock, PlantNotFound
+from yard.exceptions import (
+    AppointmentNotFound,
+    BookingRuleBroken,
+    NoFreeDock,
+    PlantNotFound,
+    ScheduleConflict,
+)
 from yard.models import Appointment, Dock
 from yard.plants import Plant, own_plant, plant_of_site, require_operator
 from yard.scheduling import Appointment as Slot
@@ -325,6 +331,15 @@ def _same(current: Appointment, d: _Day, assignment: Assignment) -> bool:
     )
 
 
+async def _solve(solve: Callable[[], Plan]) -> Plan:
+    """Run the scheduler off the event loop; inputs it refuses become a 409."""
+    try:
+        return await asyncio.to_thread(solve)
+    except ValueError as error:
+        # e.g. two trucks at the plant whose kept appointments clash after a dock changed
+        raise ScheduleConflict(f"the day cannot be planned as it stands: {error}") from error
+
+
 async def schedule_day(
     session: AsyncSession,
     *,
@@ -343,7 +358,7 @@ async def schedule_day(
     plan_deliveries, by_id, previous = await _scheduled_day(session, d, moment=moment)
     rules = SlotRules(slot_min=plant.yard.slot_min)
     docks = list(d.docks.values())
-    plan = await asyncio.to_thread(
+    plan = await _solve(
         lambda: schedule(
             docks=docks,
             deliveries=plan_deliveries,
@@ -412,7 +427,7 @@ async def revise_day(
         if str(k) in by_id
     }
     docks = list(d.docks.values())
-    plan = await asyncio.to_thread(
+    plan = await _solve(
         lambda: reslot(
             docks=docks,
             deliveries=plan_deliveries,
@@ -651,7 +666,7 @@ async def sweep_no_shows(session: AsyncSession, *, actor: str = "system:yard") -
                 reason="no_show",
                 actor=actor,
             )
-        except BookingRuleBroken:
+        except (BookingRuleBroken, ScheduleConflict):
             moved, left = [], {str(a.delivery_id) for a in missed}
         reslotted.extend(a.delivery_id for a in moved)
         for found in missed:
