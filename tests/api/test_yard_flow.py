@@ -72,6 +72,10 @@ class TestOneTruck:
             json={"sample_code": "SMP-1", "retention_location": "Lab shelf 4", "lab": "SGS"},
         )
         assert sample.status_code == 201, sample.text
+        record = await client.get(f"/v1/yard/visits/{visit['id']}/record", headers=world.clerk)
+        assert record.json()["ticket"]["number"] == ticket["number"]
+        assert [s["sample_code"] for s in record.json()["samples"]] == ["SMP-1"]
+        assert record.json()["samples"][0]["lab"] == "SGS"
         clock.advance(minutes=5)
         left = await client.post(f"/v1/yard/visits/{visit['id']}/leave", headers=world.clerk)
         assert left.status_code == 200, left.text
