@@ -48,6 +48,7 @@ from core.settings import Settings, get_settings
 from core.signing import key_ring_from_settings
 from dispatch.deliveries.solver import Solver, SplitSolver
 from tracking.runtime import TrackingRuntime
+from yard.visits import check_in_on_arrival
 
 DESCRIPTION = """
 Dispatch and tracking for bulk B2B freight: a load market carriers grab from, fleet splits,
@@ -115,6 +116,8 @@ def create_app(
         tracking_runtime = TrackingRuntime.build(
             database=db, bus=event_bus, settings=settings.tracking
         )
+        # Tracking proves a truck's arrival at its plant; the yard checks the truck in.
+        tracking_runtime.tracker.hooks.register_check_in(check_in_on_arrival)
         app.state.runtime = runtime = Runtime(
             settings=settings,
             database=db,
