@@ -1,7 +1,7 @@
 """shipments: each delivery's tracking state and every ETA made for it
 
 Revision ID: d24aab571756
-Revises: 1b38814a68da
+Revises: c4825e0e9efb
 Create Date: 2026-11-27 14:43:46.921095
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import core.types
 
 revision: str = 'd24aab571756'
-down_revision: str | Sequence[str] | None = '1b38814a68da'
+down_revision: str | Sequence[str] | None = 'c4825e0e9efb'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
