@@ -35,7 +35,10 @@ from api.routers import (
     passes,
     plans,
     receipts,
+    shipments,
     tracking,
+    yard,
+    yard_driver,
 )
 from api.runtime import Runtime
 from api.sweeper import sweep_forever
@@ -196,8 +199,12 @@ def create_app(
         deliveries.router,
         tracking.router,
         live.router,
+        shipments.router,
         grants.router,
         passes.router,
+        yard.router,
+        yard_driver.router,
+        yard_driver.live_router,
         receipts.router,
         disputes.router,
     ):

@@ -13,6 +13,8 @@ import dispatch.orders.models
 import tracking.devices.models
 import tracking.evidence.models
 import tracking.positions.models
+import tracking.shipments.models
+import yard.models
 from core.models import metadata
 
 __all__ = ["metadata"]
@@ -29,4 +31,6 @@ _loaded = (
     tracking.devices.models,
     tracking.evidence.models,
     tracking.positions.models,
+    tracking.shipments.models,
+    yard.models,
 )

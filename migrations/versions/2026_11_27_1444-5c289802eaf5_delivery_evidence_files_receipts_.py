@@ -1,7 +1,7 @@
 """delivery evidence: files, receipts, disputes, statements
 
 Revision ID: 5c289802eaf5
-Revises: 1b38814a68da
+Revises: d24aab571756
 Create Date: 2026-11-27 14:44:36.037386
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import core.types
 
 revision: str = '5c289802eaf5'
-down_revision: str | Sequence[str] | None = '1b38814a68da'
+down_revision: str | Sequence[str] | None = 'd24aab571756'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
