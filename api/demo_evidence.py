@@ -5,8 +5,9 @@ delivered and opened a dispute; the buyer and the seller have each stated their 
 dispute bundle downloads from ``GET /v1/disputes/{id}/bundle`` and checks with
 ``haulpoint verify``.
 
-The mill's weighbridge is not part of the demo yet, so its ticket (net and seals) is written
-to the delivery's log here as the weighbridge records it.
+The demo's mill has no yard set up, so the truck goes through the mill with the delivery's
+own transitions, and the weighbridge ticket (tare, gross, net, seal) is written to the
+delivery's log in the form the yard's weighbridge writes it (``yard.weighed``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from tracking.evidence import disputes
 from tracking.evidence import service as evidence
 from tracking.evidence.enums import Condition, FilePurpose
 from tracking.evidence.schemas import ReceiptCreate, SealCheck, Stamp, StatementCreate
+from tracking.evidence.service import WEIGHED
 
 REFERENCE: Final = "SO-2026-0415"
 LOADED_KG: Final = 24_000
@@ -184,13 +186,17 @@ async def _through_the_mill(session: AsyncSession, delivery_id: uuid.UUID) -> No
     await eventlog.append(
         session,
         subject=delivery_subject(delivery_id),
-        kind="weighbridge.ticket_issued",
+        kind=WEIGHED,
         payload={
             "ticket": "WB-0415",
+            "plate": PLATE,
             "tare_kg": 14_820,
             "gross_kg": 14_820 + LOADED_KG,
             "net_kg": LOADED_KG,
-            "seals": [SEAL],
+            "planned_kg": LOADED_KG,
+            "loaded_quantity": LOADED_KG,
+            "out_of_tolerance": False,
+            "seal_numbers": [SEAL],
         },
         audience=parties(loaded),
         actor=_SYSTEM,

@@ -133,25 +133,6 @@ class TestReceipt:
         assert (response.json()["reasons"], response.json()["dispute_id"]) == ([], None)
         assert (await client.get("/v1/disputes", headers=road.buyer.headers)).json()["count"] == 0
 
-    async def test_seals_are_checked_against_the_weighbridge_ticket(
-        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
-    ) -> None:
-        road = await on_the_road(client, database, seals=["S-100", "S-101"])
-        body = receipt_body(
-            road.loaded_quantity,
-            condition="damaged",
-            condition_note="two bags torn",
-            seals=[{"number": "s-100", "intact": False}],
-        )
-        response = await receive(client, road, body, road.buyer.headers)
-        assert response.status_code == 201, response.text
-        assert response.json()["seals_expected"] == ["S-100", "S-101"]
-        assert response.json()["reasons"] == ["damage", "seal_broken", "seal_mismatch"]
-        dispute = await client.get(
-            f"/v1/disputes/{response.json()['dispute_id']}", headers=road.seller.headers
-        )
-        assert dispute.json()["details"]["seals_missing"] == ["S-101"]
-
     async def test_a_retry_with_the_same_key_is_answered_the_same_and_applied_once(
         self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
     ) -> None:
