@@ -3,6 +3,7 @@ opens a dispute on a discrepancy, and refuses what it must without changing anyt
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
 
@@ -227,3 +228,21 @@ class TestReceiptRefusals:
             f"/v1/deliveries/{road.id}/receipt", headers=bearer("not-a-token")
         )
         assert viewer.status_code == 401
+
+
+class TestReceiptRace:
+    async def test_two_receipts_at_once_one_wins_and_one_dispute_opens(
+        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
+    ) -> None:
+        road = await on_the_road(client, database)
+        body = receipt_body(road.loaded_quantity - 3_000)
+        first, second = await asyncio.gather(
+            receive(client, road, body, road.buyer.headers),
+            receive(client, road, body, road.carrier_headers),
+        )
+        assert sorted([first.status_code, second.status_code]) == [201, 409]
+        loser = first if first.status_code == 409 else second
+        assert loser.json()["code"] in {"receipt_exists", "invalid_delivery_state"}
+        kinds = [e["kind"] for e in await events(client, road.seller, road.id)]
+        assert (kinds.count("receipt.recorded"), kinds.count("dispute.opened")) == (1, 1)
+        assert (await client.get("/v1/disputes", headers=road.seller.headers)).json()["count"] == 1
