@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from accounts.tokens import TokenCache
@@ -31,6 +32,7 @@ from api.routers import (
     market,
     market_feed,
     orders,
+    pages,
     passes,
     plans,
     tracking,
@@ -188,8 +190,10 @@ def create_app(
         live.router,
         grants.router,
         passes.router,
+        pages.router,
     ):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     _document_ingest(app)
     return app
 
