@@ -69,7 +69,10 @@ def _page(page: str, title: str, web: WebSettings, *, map_page: bool = False) ->
     }
     head = ""
     if map_page:
-        head = '<link rel="stylesheet" href="/static/vendor/leaflet-1.9.4/leaflet.css">'
+        head = (
+            '<link rel="stylesheet" href="/static/vendor/leaflet-1.9.4/leaflet.css">\n'
+            '<script src="/static/vendor/leaflet-1.9.4/leaflet.js" defer></script>'
+        )
     body = _template(f"{page}.html").substitute()
     document = _template("base.html").substitute(
         title=html.escape(title),
@@ -105,3 +108,9 @@ async def sign_in_page(runtime: RuntimeDep) -> HTMLResponse:
 async def load_board_page(runtime: RuntimeDep) -> HTMLResponse:
     """The carrier's load board: open loads live, grab and bid, bookings (public shell)."""
     return _page("loads", "Load board", runtime.settings.web)
+
+
+@router.get("/map", response_class=HTMLResponse, **SHELL)
+async def live_map_page(runtime: RuntimeDep) -> HTMLResponse:
+    """The live map: trucks moving, trails, states and the event timeline (public shell)."""
+    return _page("map", "Live map", runtime.settings.web, map_page=True)

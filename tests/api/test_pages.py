@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-PAGES = ["/app/sign-in", "/app/loads"]
+PAGES = ["/app/sign-in", "/app/loads", "/app/map"]
 
 
 class TestShells:
@@ -22,6 +22,17 @@ class TestShells:
         script = f'src="/static/js/{path.removeprefix("/app/")}.js"'
         assert script in page.text
         assert (await client.get(f"/static/js/{path.removeprefix('/app/')}.js")).status_code == 200
+
+    async def test_the_map_names_its_tile_server_and_nothing_else(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        page = await client.get("/app/map")
+        assert (
+            "img-src 'self' data: blob: https://tile.openstreetmap.org;"
+            in (page.headers["content-security-policy"])
+        )
+        assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in page.text.replace("&quot;", '"')
+        assert (await client.get("/static/vendor/leaflet-1.9.4/leaflet.js")).status_code == 200
 
     async def test_the_pages_start_at_sign_in(self, client: httpx.AsyncClient) -> None:
         home = await client.get("/app")

@@ -1,0 +1,62 @@
+"""The live map in a browser: a truck's marker moves when its phone posts a ping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from tests.browser.conftest import Tab
+from tests.helpers import Device, register_device, signup
+
+
+async def ping(client: httpx.AsyncClient, device: Device, n: int, lat: float, lon: float) -> None:
+    """One position from the device's phone, through the real ingest endpoint; pings are ten
+    minutes apart, so the ingest's speed check takes a few km between them as driving."""
+    recorded_at = (datetime.now(UTC) - timedelta(minutes=11 - 10 * n)).isoformat()
+    response = await client.post(
+        "/v1/ingest/pings",
+        headers=device.headers,
+        json={
+            "pings": [
+                {"id": f"p{n}", "recorded_at": recorded_at, "lat": lat, "lon": lon, "speed_mps": 20}
+            ]
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+class TestLiveMap:
+    async def test_a_marker_moves_when_a_ping_is_posted(
+        self, client: httpx.AsyncClient, tab: Tab
+    ) -> None:
+        haulier = await signup(client, "Rapid Haulage", ["carrier"])
+        truck = await register_device(client, haulier, name="Li Wei's phone")
+        other = await signup(client, "Longroad Logistics", ["carrier"])
+        stranger = await register_device(client, other, name="Someone else's phone")
+        await ping(client, truck, 0, 53.10, 10.40)
+        await ping(client, stranger, 0, 53.00, 10.00)
+        page = tab.page
+        await tab.sign_in_with_token(haulier.token, "/app/map")
+        await page.wait_for_selector("#stream-state[data-live='true']")
+        marker = page.locator(f".truck-icon[data-device='{truck.id}']")
+        await marker.wait_for()
+        before = await marker.bounding_box()
+        assert before is not None
+        await page.evaluate("window.stillHere = true")
+
+        await ping(client, truck, 1, 53.16, 10.52)
+
+        item = page.locator(f"li[data-device='{truck.id}']")
+        await page.wait_for_selector(f"li[data-device='{truck.id}'][data-lat='53.16']")
+        after = await marker.bounding_box()
+        assert after is not None
+        # North-east on the map: further right and further up the screen.
+        assert after["x"] > before["x"] + 5
+        assert after["y"] < before["y"] - 5
+        assert await page.evaluate("window.stillHere") is True
+        assert "moving" in await item.inner_text()
+        # The trail now runs through both positions.
+        assert await page.locator("path.leaflet-interactive").count() >= 1
+        # Another carrier's truck is not on this carrier's map.
+        assert await page.locator(f"[data-device='{stranger.id}']").count() == 0
