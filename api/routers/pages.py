@@ -114,3 +114,9 @@ async def load_board_page(runtime: RuntimeDep) -> HTMLResponse:
 async def live_map_page(runtime: RuntimeDep) -> HTMLResponse:
     """The live map: trucks moving, trails, states and the event timeline (public shell)."""
     return _page("map", "Live map", runtime.settings.web, map_page=True)
+
+
+@router.get("/driver", response_class=HTMLResponse, **SHELL)
+async def driver_page(runtime: RuntimeDep) -> HTMLResponse:
+    """The driver's phone view: next delivery, slot, pass QR code, check-in (public shell)."""
+    return _page("driver", "My deliveries", runtime.settings.web)
