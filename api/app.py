@@ -24,6 +24,7 @@ from api.routers import (
     accounts,
     auth,
     deliveries,
+    disputes,
     events,
     fleet,
     grants,
@@ -35,7 +36,11 @@ from api.routers import (
     pages,
     passes,
     plans,
+    receipts,
+    shipments,
     tracking,
+    yard,
+    yard_driver,
 )
 from api.runtime import Runtime
 from api.sweeper import sweep_forever
@@ -173,7 +178,15 @@ def create_app(
     app.ingest_stack = RequestIdMiddleware(
         BodyLimitMiddleware(app.ingest, max_bytes=settings.limits.max_body_bytes)
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.limits.max_body_bytes,
+        by_prefix={
+            receipts.UPLOAD_PREFIX: max(
+                settings.limits.max_body_bytes, settings.files.max_upload_bytes
+            )
+        },
+    )
     app.add_middleware(RequestIdMiddleware)
     for router in (
         health.router,
@@ -188,8 +201,14 @@ def create_app(
         deliveries.router,
         tracking.router,
         live.router,
+        shipments.router,
         grants.router,
         passes.router,
+        yard.router,
+        yard_driver.router,
+        yard_driver.live_router,
+        receipts.router,
+        disputes.router,
         pages.router,
     ):
         app.include_router(router)

@@ -105,15 +105,31 @@ class FilePolicy:
         if size_bytes > self.max_bytes:
             raise FileTooLarge(f"the file is over the limit of {self.max_bytes} bytes")
 
-    def media_type_of(self, head: bytes) -> str:
-        """The accepted media type of a file starting with ``head``, or UnsupportedMediaType."""
+    def media_type_of(self, head: bytes, declared_type: str | None = None) -> str:
+        """The accepted media type of a file starting with ``head``, or UnsupportedMediaType.
+
+        A declared type (the client's Content-Type) must agree with the bytes, unless it is
+        the generic ``application/octet-stream``: a file labelled ``image/png`` that is a
+        JPEG is refused rather than stored under a false label.
+        """
         media_type = sniff_media_type(head)
         if media_type is None:
             raise UnsupportedMediaType("the file's content is not of a recognized type")
         if media_type not in self.allowed_media_types:
             accepted = ", ".join(sorted(self.allowed_media_types))
             raise UnsupportedMediaType(f"{media_type} is not accepted; accepted: {accepted}")
+        declared = _bare_type(declared_type)
+        if declared not in _UNLABELLED and declared != media_type:
+            raise UnsupportedMediaType(f"declared {declared}, but the content is {media_type}")
         return media_type
+
+
+_UNLABELLED = frozenset({"", "application/octet-stream"})
+
+
+def _bare_type(declared_type: str | None) -> str:
+    """A Content-Type without its parameters, lower case (``""`` when absent)."""
+    return (declared_type or "").split(";", 1)[0].strip().lower()
 
 
 class FileStore(Protocol):
@@ -122,7 +138,11 @@ class FileStore(Protocol):
     policy: FilePolicy
 
     async def put(
-        self, data: bytes | AsyncIterable[bytes], *, declared_size: int | None = None
+        self,
+        data: bytes | AsyncIterable[bytes],
+        *,
+        declared_size: int | None = None,
+        declared_type: str | None = None,
     ) -> StoredFile:
         """Admit and store a file; refused files leave nothing behind."""
         ...
@@ -160,7 +180,11 @@ class LocalFileStore:
         return self.directory / sha256[:2] / sha256[2:4] / sha256
 
     async def put(
-        self, data: bytes | AsyncIterable[bytes], *, declared_size: int | None = None
+        self,
+        data: bytes | AsyncIterable[bytes],
+        *,
+        declared_size: int | None = None,
+        declared_type: str | None = None,
     ) -> StoredFile:
         """Admit and store a file; refused files leave nothing behind."""
         self.policy.check_declared_size(declared_size)
@@ -171,7 +195,7 @@ class LocalFileStore:
             if len(head) >= SNIFF_BYTES:
                 break
         self.policy.check_size(len(head))
-        media_type = self.policy.media_type_of(head[:SNIFF_BYTES])
+        media_type = self.policy.media_type_of(head[:SNIFF_BYTES], declared_type)
         incoming = self.directory / ".incoming"
         await asyncio.to_thread(incoming.mkdir, parents=True, exist_ok=True)
         fd, tmp_name = await asyncio.to_thread(tempfile.mkstemp, dir=incoming)
