@@ -61,7 +61,9 @@ def _policy(web: WebSettings) -> str:
     )
 
 
-def _page(page: str, title: str, web: WebSettings, *, map_page: bool = False) -> HTMLResponse:
+def _page(
+    page: str, title: str, web: WebSettings, *, map_page: bool = False, scanner: bool = False
+) -> HTMLResponse:
     config: dict[str, str | int] = {
         "tileUrl": web.tile_url,
         "tileAttribution": web.tile_attribution,
@@ -73,6 +75,8 @@ def _page(page: str, title: str, web: WebSettings, *, map_page: bool = False) ->
             '<link rel="stylesheet" href="/static/vendor/leaflet-1.9.4/leaflet.css">\n'
             '<script src="/static/vendor/leaflet-1.9.4/leaflet.js" defer></script>'
         )
+    if scanner:
+        head = '<script src="/static/vendor/jsqr-1.4.0/jsQR.js" defer></script>'
     body = _template(f"{page}.html").substitute()
     document = _template("base.html").substitute(
         title=html.escape(title),
@@ -120,3 +124,10 @@ async def live_map_page(runtime: RuntimeDep) -> HTMLResponse:
 async def driver_page(runtime: RuntimeDep) -> HTMLResponse:
     """The driver's phone view: next delivery, slot, pass QR code, check-in (public shell)."""
     return _page("driver", "My deliveries", runtime.settings.web)
+
+
+@router.get("/yard", response_class=HTMLResponse, **SHELL)
+async def yard_board_page(runtime: RuntimeDep) -> HTMLResponse:
+    """The gate clerk's yard board: arrivals by state, docks, pass checks, weights (public
+    shell)."""
+    return _page("yard", "Yard board", runtime.settings.web, scanner=True)

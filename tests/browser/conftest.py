@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
@@ -47,11 +48,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Test settings with no map tiles: the pages must work offline."""
+    """Test settings with no map tiles (the pages must work offline), and login sessions that
+    outlive the days a yard test moves the clock."""
     return Settings(
         environment=Environment.TEST,
         data_dir=tmp_path,
-        security=SecuritySettings(token_cache_s=0),
+        security=SecuritySettings(token_cache_s=0, session_ttl_s=14 * 24 * 3600),
         web=WebSettings(tile_url=""),
     )
 
@@ -84,7 +86,7 @@ class Tab:
 
     async def sign_in_with_token(self, token: str, path: str) -> None:
         """Sign in through the sign-in page's token form, then open ``path``."""
-        await self.page.goto(f"{self.base_url}/app/sign-in?next={path}")
+        await self.page.goto(f"{self.base_url}/app/sign-in?next={quote(path, safe='/')}")
         await self.page.click("text=Use a token instead")
         await self.page.fill("#token", token)
         await self.page.click("#token-form button")

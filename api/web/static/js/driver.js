@@ -1,6 +1,6 @@
 // The driver's phone view: the next delivery and what to do now, the slot, the pickup pass
 // as the server's QR code, and what comes after.
-import { api, clock, el, imageUrl, notice, quantity, signedIn, when } from "./api.js";
+import { Problem, api, clock, el, follow, imageUrl, notice, quantity, signedIn, when } from "./api.js";
 
 const STEPS = {
   wait_for_pass: "Wait for your pickup pass",
@@ -90,19 +90,98 @@ function showUpcoming(deliveries) {
   document.getElementById("upcoming-empty").hidden = deliveries.length > 0;
 }
 
+const VISIT_STATES = {
+  waiting: "Checked in: wait to be called",
+  called: "Called to the dock",
+  at_dock: "Loading",
+  loaded: "Loaded: weighed out",
+  left: "Left the plant",
+  refused: "Loading refused",
+};
+
+async function slotOf(delivery) {
+  try {
+    return await api(`/v1/yard/mine/${delivery.id}`);
+  } catch (problem) {
+    if (problem instanceof Problem && (problem.status === 404 || problem.status === 403)) return null;
+    throw problem;
+  }
+}
+
+async function showYard(delivery) {
+  const section = document.getElementById("yard");
+  const slot = delivery ? await slotOf(delivery) : null;
+  section.hidden = !slot;
+  if (!slot) return;
+  section.dataset.visitState = slot.visit_state || "";
+  if (slot.visit_state !== "called") document.getElementById("call").hidden = true;
+  const rows = [
+    ...fact("Slot", `${when(slot.starts_at)} – ${clock(slot.ends_at)}`),
+    ...fact("Dock", slot.dock || "given when you are called"),
+  ];
+  if (slot.eta_at) rows.push(...fact("Your ETA", clock(slot.eta_at)));
+  if (slot.gate_instructions) rows.push(...fact("At the gate", slot.gate_instructions));
+  if (slot.visit_state) rows.push(...fact("Now", VISIT_STATES[slot.visit_state] || slot.visit_state));
+  if (slot.visit_state === "waiting" || slot.visit_state === "called") {
+    const place = await api(`/v1/yard/mine/${delivery.id}/queue`);
+    if (place.position !== null) rows.push(...fact("Queue", `number ${place.position}`));
+    if (place.expected_call_at) rows.push(...fact("Call expected", clock(place.expected_call_at)));
+    if (place.state === "called") showCall({ dock: place.dock, respond_by: place.respond_by });
+  }
+  document.getElementById("yard-facts").replaceChildren(...rows);
+  document.getElementById("check-in").hidden = Boolean(slot.visit_id);
+}
+
+function showCall(call) {
+  const banner = document.getElementById("call");
+  banner.hidden = false;
+  banner.dataset.dock = call.dock || "";
+  banner.textContent = `Drive to ${call.dock || "the dock"} now${call.respond_by ? `: be there by ${clock(call.respond_by)}` : ""}`;
+  if (navigator.vibrate) navigator.vibrate([300, 100, 300]);
+}
+
+async function checkIn(event) {
+  event.preventDefault();
+  if (!current) return;
+  const button = event.target.querySelector("button");
+  button.disabled = true;
+  try {
+    await api(`/v1/yard/mine/${current.id}/check-in`, {
+      method: "POST", body: { code: document.getElementById("gate-code").value.trim() },
+    });
+    notice("Checked in: wait where the gate tells you; this phone shows the call.", "good");
+    event.target.reset();
+    await refresh();
+  } catch (problem) {
+    notice(problem.message, "bad");
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function refresh() {
   const day = await api("/v1/deliveries/mine");
   const queue = [...day.today, ...day.upcoming].filter((d) => d.state !== "delivered" && d.state !== "cancelled");
   current = queue[0] || null;
   showNext(current);
   showUpcoming(queue.slice(1));
-  await showPass(current);
+  await Promise.all([showPass(current), showYard(current)]);
   return current;
 }
 
 async function start() {
   await signedIn();
   await refresh();
+  document.getElementById("check-in").addEventListener("submit", checkIn);
+  const live = document.getElementById("next");
+  follow("/v1/live/yard", ({ event, data }) => {
+    if (event !== "called") return;
+    showCall(data);
+    refresh().catch((problem) => notice(problem.message, "bad"));
+  }, {
+    onOpen: () => { live.dataset.live = "true"; },
+    onDown: () => { live.dataset.live = "false"; },
+  });
   // A pass or a slot may come while the phone is open; look again now and then.
   setInterval(() => refresh().catch((problem) => notice(problem.message, "bad")), 60000);
 }

@@ -11,6 +11,7 @@ function startPage(me) {
   if (next && next.startsWith("/app/") && !next.startsWith("//")) return next;
   const kinds = me.organization.kinds;
   if (me.role === "driver") return "/app/driver";
+  if (me.role === "clerk" && kinds.includes("plant_operator")) return "/app/yard";
   if (kinds.includes("carrier")) return "/app/loads";
   return "/app/map";
 }
