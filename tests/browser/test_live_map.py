@@ -1,13 +1,18 @@
-"""The live map in a browser: a truck's marker moves when its phone posts a ping."""
+"""The live map in a browser: a truck's marker moves when its phone posts a ping, and a
+buyer watches its shipment (and no one else's) move with its ETA and timeline."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
+from core.clock import FrozenClock, now
 from tests.browser.conftest import Tab
 from tests.helpers import Device, register_device, signup
+from tests.tracking.shipment_factory import PLANT_FRAME, send, shipment
+from tests.tracking.shipment_factory import ping as road_ping
 
 
 async def ping(client: httpx.AsyncClient, device: Device, n: int, lat: float, lon: float) -> None:
@@ -41,6 +46,7 @@ class TestLiveMap:
         await page.wait_for_selector("#stream-state[data-live='true']")
         marker = page.locator(f".truck-icon[data-device='{truck.id}']")
         await marker.wait_for()
+        await page.wait_for_selector(f"li[data-device='{truck.id}'][data-lat='53.1']")
         before = await marker.bounding_box()
         assert before is not None
         await page.evaluate("window.stillHere = true")
@@ -60,3 +66,56 @@ class TestLiveMap:
         assert await page.locator("path.leaflet-interactive").count() >= 1
         # Another carrier's truck is not on this carrier's map.
         assert await page.locator(f"[data-device='{stranger.id}']").count() == 0
+
+
+class TestShipmentsOnTheMap:
+    async def test_the_buyer_watches_its_shipment_move_with_its_eta_and_timeline(
+        self, client: httpx.AsyncClient, clock: FrozenClock, app: Any, tab: Tab
+    ) -> None:
+        made = await shipment(client, clock)
+        start = now() - timedelta(minutes=10)
+        road = [
+            road_ping(
+                k, start + timedelta(minutes=k), PLANT_FRAME, 0, -12_000 + 1_000 * k, speed_mps=16
+            )
+            for k in range(5)
+        ]
+        await send(client, app, made.device, road)
+        buyer = made.deal.deal.buyer
+        page = tab.page
+        await tab.sign_in_with_token(buyer.token, "/app/map")
+        item = page.locator(f"#shipments li[data-shipment='{made.id}']")
+        await item.wait_for()
+        await page.wait_for_selector("#shipments-state[data-live='true']")
+        marker = page.locator(f".truck-icon[data-shipment='{made.id}']")
+        before = await marker.bounding_box()
+        assert before is not None
+        assert "ETA" in await item.inner_text()
+
+        nearer = road_ping(5, now(), PLANT_FRAME, 0, -4_000, speed_mps=16)
+        await send(client, app, made.device, [nearer])
+
+        await page.wait_for_function(
+            "([id, lat]) => Math.abs(document.querySelector(`#shipments li[data-shipment='${id}']`)"
+            "?.dataset.lat - lat) < 1e-6",
+            arg=[made.id, nearer["lat"]],
+        )
+        after = await marker.bounding_box()
+        assert after is not None
+        assert after["y"] < before["y"] - 5  # north, towards the plant: up the screen
+        await item.click()
+        await page.wait_for_selector(f"#detail[data-shipment='{made.id}']")
+        assert await page.locator("#timeline li").count() >= 2
+        assert "assigned" in (await page.inner_text("#timeline")).lower()
+
+    async def test_another_buyer_sees_no_shipment_of_others(
+        self, client: httpx.AsyncClient, clock: FrozenClock, app: Any, tab: Tab
+    ) -> None:
+        made = await shipment(client, clock)
+        await send(client, app, made.device, [road_ping(0, now(), PLANT_FRAME, 0, -5_000)])
+        stranger = await signup(client, "Other Foods", ["buyer"])
+        page = tab.page
+        await tab.sign_in_with_token(stranger.token, "/app/map")
+        await page.wait_for_selector("#shipments-state[data-live='true']")
+        assert await page.locator("#shipments-empty").is_visible()
+        assert await page.locator(f"[data-shipment='{made.id}']").count() == 0

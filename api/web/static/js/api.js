@@ -101,7 +101,8 @@ function parseBlock(block) {
 
 // Follow a server-sent event stream; reconnects with backoff until closed. onOpen runs on
 // every (re)connection, so a page reloads what it may have missed while away.
-export function follow(path, onMessage, { onOpen, onDown } = {}) {
+// A share link's stream passes auth: false: the link in its path is the credential.
+export function follow(path, onMessage, { onOpen, onDown, auth = true } = {}) {
   let stopped = false;
   let controller = null;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -111,12 +112,14 @@ export function follow(path, onMessage, { onOpen, onDown } = {}) {
     while (!stopped) {
       controller = new AbortController();
       try {
+        const headers = { Accept: "text/event-stream" };
+        if (auth) headers.Authorization = bearer();
         const response = await fetch(path, {
-          headers: { Authorization: bearer(), Accept: "text/event-stream" },
+          headers,
           signal: controller.signal,
           cache: "no-store",
         });
-        if (response.status === 401) return toSignIn();
+        if (response.status === 401 && auth) return toSignIn();
         if (!response.ok) throw await problemOf(response);
         delay = 1000;
         if (onOpen) onOpen();
@@ -135,7 +138,7 @@ export function follow(path, onMessage, { onOpen, onDown } = {}) {
         }
       } catch (error) {
         if (stopped) return;
-        if (error instanceof Problem && error.status === 403) {
+        if (error instanceof Problem && [401, 403, 404, 410].includes(error.status)) {
           if (onDown) onDown(error);
           return;
         }
