@@ -131,3 +131,10 @@ async def yard_board_page(runtime: RuntimeDep) -> HTMLResponse:
     """The gate clerk's yard board: arrivals by state, docks, pass checks, weights (public
     shell)."""
     return _page("yard", "Yard board", runtime.settings.web, scanner=True)
+
+
+@router.get("/shared", response_class=HTMLResponse, **SHELL)
+async def shared_shipment_page(runtime: RuntimeDep) -> HTMLResponse:
+    """A share link's live view of one shipment; the link's token rides in the URL fragment,
+    so it never reaches a server log (public shell)."""
+    return _page("shared", "Shared shipment", runtime.settings.web, map_page=True)

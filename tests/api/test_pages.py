@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-PAGES = ["/app/sign-in", "/app/loads", "/app/map", "/app/driver", "/app/yard"]
+PAGES = ["/app/sign-in", "/app/loads", "/app/map", "/app/driver", "/app/yard", "/app/shared"]
 
 
 class TestShells:

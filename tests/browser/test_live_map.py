@@ -119,3 +119,47 @@ class TestShipmentsOnTheMap:
         await page.wait_for_selector("#shipments-state[data-live='true']")
         assert await page.locator("#shipments-empty").is_visible()
         assert await page.locator(f"[data-shipment='{made.id}']").count() == 0
+
+
+class TestShareLink:
+    async def test_a_receiver_follows_the_shared_shipment_without_an_account(
+        self,
+        client: httpx.AsyncClient,
+        clock: FrozenClock,
+        app: Any,
+        tab: Tab,
+        phone: Tab,
+    ) -> None:
+        made = await shipment(client, clock)
+        await send(client, app, made.device, [road_ping(0, now(), PLANT_FRAME, 0, -9_000)])
+        page = tab.page
+        await tab.sign_in_with_token(made.deal.deal.buyer.token, "/app/map")
+        await page.click(f"#shipments li[data-shipment='{made.id}']")
+        await page.click("#share")
+        link = page.locator("#share-link")
+        await link.wait_for()
+        url = await link.input_value()
+        assert "/app/shared#" in url
+
+        receiver = phone.page
+        await receiver.goto(url)
+        await receiver.wait_for_selector(f"#detail[data-shipment='{made.id}']")
+        await receiver.wait_for_selector("#shipments-state[data-live='true']")
+        assert made.delivery["number"] in await receiver.inner_text("#detail-title")
+        marker = receiver.locator(f".truck-icon[data-shipment='{made.id}']")
+        before = await marker.bounding_box()
+        assert before is not None
+        later = now() + timedelta(minutes=5)
+        await send(client, app, made.device, [road_ping(1, later, PLANT_FRAME, 0, -4_000)])
+        await receiver.wait_for_function(
+            "y => document.querySelector('.truck-icon.shipment').getBoundingClientRect().y < y",
+            arg=before["y"] - 5,
+        )
+        # The page holds no account: nothing in its storage, nothing else readable with it.
+        assert await receiver.evaluate("sessionStorage.length") == 0
+
+    async def test_a_forged_link_shows_nothing(self, phone: Tab) -> None:
+        await phone.page.goto(f"{phone.base_url}/app/shared#forged-link-token-123")
+        await phone.page.wait_for_selector("#link-error:not([hidden])")
+        assert "expired or is not valid" in await phone.page.inner_text("#link-error")
+        assert await phone.page.locator("#detail").is_hidden()

@@ -43,6 +43,8 @@ export function shipmentFacts(shipment) {
 }
 
 function showDetails(shipment) {
+  const link = document.getElementById("share-link");
+  if (document.getElementById("detail").dataset.shipment !== shipment.id) link.hidden = true;
   document.getElementById("detail").hidden = false;
   document.getElementById("detail").dataset.shipment = shipment.id;
   document.getElementById("detail-title").textContent = `Shipment ${shipment.number}`;
@@ -192,8 +194,29 @@ async function loadSites(map) {
   }
 }
 
+// A receiver without an account gets a read-only, expiring link; its token goes in the
+// fragment of the page's URL, which browsers never send to a server.
+async function share() {
+  const id = document.getElementById("detail").dataset.shipment;
+  const button = document.getElementById("share");
+  button.disabled = true;
+  try {
+    const made = await api(`/v1/shipments/${id}/share`, { method: "POST", body: {} });
+    const link = document.getElementById("share-link");
+    link.value = `${location.origin}/app/shared#${made.token}`;
+    link.hidden = false;
+    link.select();
+    notice(`Link valid until ${when(made.expires_at)}`, "good");
+  } catch (problem) {
+    notice(problem.message, "bad");
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function start() {
   await signedIn();
+  document.getElementById("share").addEventListener("click", share);
   const map = baseMap("map");
   const list = document.getElementById("shipments");
   const shipments = new ShipmentLayer(

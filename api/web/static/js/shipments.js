@@ -29,7 +29,8 @@ function silent(shipment) {
 
 export class ShipmentLayer {
   // source: { stream, auth, one(id), events(id, after), trail(id) }
-  constructor(map, source, { list, timeline, details, onChange } = {}) {
+  constructor(map, source, { list, timeline, details, onChange, autoSelect = false } = {}) {
+    this.autoSelect = autoSelect;
     this.map = map;
     this.source = source;
     this.list = list;
@@ -54,6 +55,10 @@ export class ShipmentLayer {
     if (frame.type === "snapshot") {
       for (const shipment of frame.shipments) this.upsert(shipment);
       this.fitOnce();
+      if (this.autoSelect && !this.selected && this.entries.size === 1) {
+        this.select(this.entries.keys().next().value);
+        return;
+      }
       if (this.selected) this.catchUp(this.selected);
     } else if (frame.type === "positions") {
       for (const position of frame.positions) this.onPosition(position);
