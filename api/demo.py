@@ -3,7 +3,8 @@ order with loads on the market (posted, auctioned, tendered), a hazardous ethano
 one carrier may take, a second 500 t sugar order booked whole by Rapid Haulage and split
 across its food-grade silos into outbound deliveries with drivers, a 52 t self-pickup order
 that the buyer authorizes Longroad Logistics to collect with pickup passes on its driver's
-phone, the mill's yard with six docks and slots for the deliveries with passes, and ready
+phone, the mill's yard with six docks and slots for the deliveries with passes, a 24 t
+delivery received short with an open dispute (api/demo_evidence.py), and ready
 tokens."""
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from accounts.enums import Department, OrgKind, PartnerRelation, Role, SiteKind
 from accounts.principal import Principal
 from accounts.schemas import MemberCreate, PartnershipCreate, SignupRequest, SiteCreate
 from accounts.tokens import TokenCache
+from api.demo_evidence import seed_evidence
 from api.demo_yard import seed_yard
 from core.clock import now
 from core.database import Database
+from core.files import FileStore
 from dispatch.authorizations import grants, issuing
 from dispatch.authorizations.schemas import DeliveryGrant, GrantCreate
 from dispatch.deliveries import assignment, plans
@@ -134,10 +137,13 @@ def _login(name: str, domain: str) -> str:
     return f"{name.lower().replace(' ', '.')}@{domain}"
 
 
-async def seed(database: Database) -> list[DemoAccount]:
-    """Create the demo world in an empty database and return a token for every account."""
+async def seed(database: Database, *, files: FileStore | None = None) -> list[DemoAccount]:
+    """Create the demo world in an empty database and return a token for every account;
+    with ``files``, evidence files (a receipt's signature) are stored there."""
     async with database.transaction() as session:
-        return await _seed(session)
+        made = await _seed(session)
+        await seed_evidence(session, {a.name: a.token for a in made}, files=files)
+        return made
 
 
 async def _seed(session: AsyncSession) -> list[DemoAccount]:

@@ -214,13 +214,6 @@ async def check_in_by_geofence(
     )
 
 
-async def check_in_on_arrival(
-    session: AsyncSession, *, delivery_id: uuid.UUID, at: datetime, lat: float, lon: float
-) -> None:
-    """`check_in_by_geofence` in the shape of tracking's arrival hook."""
-    await check_in_by_geofence(session, delivery_id=delivery_id, at=at, lat=lat, lon=lon)
-
-
 @dataclass(frozen=True)
 class PlantFence:
     """A plant's gate-area fence, for tracking's geofences."""
