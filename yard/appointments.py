@@ -72,6 +72,10 @@ from yard.scheduling import Dock as PlanDock
 SCHEDULABLE = frozenset({DeliveryState.AUTHORIZED, DeliveryState.SLOTTED})
 """Deliveries the yard may give a slot: a pass exists and the truck is not at the plant."""
 
+HOLDING_DOCKS = SCHEDULABLE | {DeliveryState.AT_PLANT}
+"""Deliveries whose slot still holds dock time: a cancelled or withdrawn delivery's slot, or
+one loaded already, is free for others."""
+
 SCHEDULE_TIME_LIMIT_S = 2.0
 RESLOT_TIME_LIMIT_S = 0.5
 
@@ -236,7 +240,7 @@ async def _scheduled_day(
         session,
         site_id=d.plant.site.id,
         day=d.day,
-        states=SCHEDULABLE | {DeliveryState.AT_PLANT},
+        states=HOLDING_DOCKS,
     )
     by_id = {str(dv.id): (dv, body) for dv, body in found}
     starts = d.origin
@@ -251,7 +255,8 @@ async def _scheduled_day(
     extra = await repository.deliveries_by_id(
         session, [a.delivery_id for a in booked if str(a.delivery_id) not in by_id]
     )
-    by_id.update({str(k): v for k, v in extra.items()})
+    by_id.update({str(k): v for k, v in extra.items() if v[0].state in HOLDING_DOCKS})
+    booked = [a for a in booked if str(a.delivery_id) in by_id]
     previous = {
         str(a.delivery_id): Slot(str(a.dock_id), minutes_from(d.origin, a.starts_at))
         for a in booked
@@ -519,9 +524,15 @@ async def book(
         ends=origin + timedelta(days=1),
         states=ACTIVE_APPOINTMENTS,
     )
-    others = await repository.deliveries_by_id(
-        session, [a.delivery_id for a in booked if a.delivery_id != delivery.id]
-    )
+    others = {
+        k: v
+        for k, v in (
+            await repository.deliveries_by_id(
+                session, [a.delivery_id for a in booked if a.delivery_id != delivery.id]
+            )
+        ).items()
+        if v[0].state in HOLDING_DOCKS
+    }
     outside = True
     for dock_id, dock in sorted(d.docks.items(), key=lambda kv: d.stored_docks[kv[0]].name):
         held_here = [
@@ -635,6 +646,11 @@ async def sweep_no_shows(session: AsyncSession, *, actor: str = "system:yard") -
         if found.starts_at + timedelta(minutes=plant.yard.late_tolerance_min) >= moment:
             continue
         if await repository.visit_of(session, found.delivery_id) is not None:
+            continue
+        delivery = await deliveries.delivery(session, found.delivery_id)
+        if delivery is None or delivery.state not in SCHEDULABLE:
+            state = "gone" if delivery is None else delivery.state.value
+            await _cancel(session, found, reason=f"delivery_{state}", actor=actor)
             continue
         day = day_of(found.starts_at, zone_of(plant.site.timezone))
         by_plant.setdefault((found.site_id, day), []).append(found)
