@@ -191,6 +191,19 @@ class TestShareLinks:
         assert response.json()["code"] == "share_link_expired"
         assert (await client.get(f"{link['path']}/events")).status_code == 410
 
+    async def test_a_retried_share_request_makes_one_link(
+        self, client: httpx.AsyncClient, tracked: Shipment
+    ) -> None:
+        headers = {**tracked.deal.deal.buyer.headers, "Idempotency-Key": "share-1"}
+        path = f"/v1/shipments/{tracked.id}/share"
+        first = await client.post(path, headers=headers, json={})
+        again = await client.post(path, headers=headers, json={})
+        assert first.status_code == again.status_code == 201
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.json()["token"] == first.json()["token"]
+        logged = await shipment_events(client, tracked, tracked.deal.carrier.headers)
+        assert [e["kind"] for e in logged].count("shipment.shared") == 1
+
     async def test_a_link_that_lives_too_long_is_not_made(
         self, client: httpx.AsyncClient, tracked: Shipment
     ) -> None:
