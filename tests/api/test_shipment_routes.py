@@ -155,6 +155,8 @@ class TestShareLinks:
         assert events
         assert all(e["audience"] == [] for e in events)
         assert all("driver_member_id" not in e["payload"] for e in events)
+        (shared,) = [e for e in events if e["kind"] == "shipment.shared"]
+        assert set(shared["payload"]) == {"delivery_id", "number", "expires_at"}  # not who
         assert (await client.get(f"{link['path']}/trail")).json()["geometry"] is not None
         # The log tells the parties who shared it.
         logged = await shipment_events(client, tracked, tracked.deal.carrier.headers)
