@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from accounts.tokens import TokenCache
@@ -32,6 +33,7 @@ from api.routers import (
     market,
     market_feed,
     orders,
+    pages,
     passes,
     plans,
     receipts,
@@ -210,8 +212,10 @@ def create_app(
         yard_driver.live_router,
         receipts.router,
         disputes.router,
+        pages.router,
     ):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     _document_ingest(app)
     return app
 
