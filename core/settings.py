@@ -166,6 +166,18 @@ class PassSettings(BaseModel):
         return self.issue_ahead_s + self.max_lifetime_s + self.leeway_s
 
 
+class WebSettings(BaseModel):
+    """The web pages: where the live map takes its background tiles from.
+
+    ``tile_url`` is a Leaflet URL template (``{z}/{x}/{y}``, optionally ``{s}``); empty means
+    no tiles, and the map still shows trucks, trails and sites on a plain background.
+    """
+
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "&copy; OpenStreetMap contributors"
+    tile_max_zoom: int = Field(default=19, ge=1, le=22)
+
+
 class Settings(BaseSettings):
     """All of Haulpoint's configuration."""
 
@@ -188,6 +200,7 @@ class Settings(BaseSettings):
     deliveries: DeliverySettings = DeliverySettings()
     tracking: TrackingSettings = TrackingSettings()
     passes: PassSettings = PassSettings()
+    web: WebSettings = WebSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")
