@@ -53,7 +53,7 @@ class TestYardBoard:
         await waiting.wait_for()
         visit_id = await waiting.get_attribute("data-visit")
 
-        await board.click(f".dock[data-dock='{first['dock_id']}'] button.call")
+        await board.click(f".dock[data-dock='{first['dock_id']}'] button.call-next")
         card = f".truck-card[data-visit='{visit_id}']"
         await board.wait_for_selector(f".column[data-column='called'] {card}")
         call = phone.page.locator("#call")
