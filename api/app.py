@@ -50,6 +50,7 @@ from core.settings import Settings, get_settings
 from core.signing import key_ring_from_settings
 from dispatch.deliveries.solver import Solver, SplitSolver
 from tracking.runtime import TrackingRuntime
+from yard.visits import check_in_by_geofence
 
 DESCRIPTION = """
 Dispatch and tracking for bulk B2B freight: a load market carriers grab from, fleet splits,
@@ -133,6 +134,8 @@ def create_app(
                 burst=settings.tracking.ingest_burst,
             ),
         )
+        # A truck proven at its plant's gate is checked in there, in the arrival's transaction.
+        tracking_runtime.tracker.hooks.register_check_in(check_in_by_geofence)
         await tracking_runtime.start()
         sweeper = None
         if sweep:

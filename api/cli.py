@@ -224,6 +224,10 @@ def _print_fleet(
     print(f'  curl -N "{base_url}/v1/live/positions/sse?access_token={dispatcher.token}"')
     print("or over a websocket at")
     print(f"  {base_url.replace('http', 'ws', 1)}/v1/live/positions?access_token=<token>")
+    buyer = next(a for a in accounts if a.organization == "Acme Foods" and a.role == "owner")
+    if any(truck.shipment_id is not None for truck in trucks):
+        print("The buyer's shipments: positions, ETAs, arrivals (one truck is on its way):")
+        print(f'  curl -N "{base_url}/v1/live/shipments/sse?access_token={buyer.token}"')
     print()
 
 

@@ -675,3 +675,12 @@ async def _cancel(session: AsyncSession, found: Appointment, *, reason: str, act
         {"appointment_id": str(found.id), "reason": reason},
         actor=actor,
     )
+
+
+async def days_to_schedule(
+    session: AsyncSession, *, principal: Principal, site_id: uuid.UUID
+) -> list[date]:
+    """The days with deliveries at the plant that could take a slot, soonest first."""
+    require_operator(principal)
+    plant = await own_plant(session, principal=principal, site_id=site_id)
+    return await repository.planned_days(session, site_id=plant.site.id, states=SCHEDULABLE)

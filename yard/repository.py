@@ -361,3 +361,19 @@ async def pass_starts(
     )
     rows = (await session.exec(statement)).all()
     return dict(rows)
+
+
+async def planned_days(
+    session: AsyncSession, *, site_id: uuid.UUID, states: Iterable[DeliveryState]
+) -> list[date]:
+    """The days a plant has deliveries planned for in the given states, soonest first."""
+    statement = (
+        select(col(OutboundDelivery.planned_day))
+        .where(
+            col(OutboundDelivery.plant_site_id) == site_id,
+            col(OutboundDelivery.state).in_(_values(states)),
+        )
+        .distinct()
+        .order_by(col(OutboundDelivery.planned_day))
+    )
+    return list((await session.exec(statement)).all())

@@ -194,13 +194,15 @@ async def check_in_by_geofence(
     session: AsyncSession, *, delivery_id: uuid.UUID, at: datetime, lat: float, lon: float
 ) -> Visit | None:
     """A tracked truck arrived at its plant: open its visit if the position lies in the
-    plant's gate fence. Idempotent: a second arrival (or one outside the fence) does nothing
-    and answers None."""
+    plant's gate fence (a plant with no fence trusts the arrival). Idempotent: a second
+    arrival (or one outside the fence) does nothing and answers None."""
     delivery = await deliveries.delivery(session, delivery_id)
     if delivery is None:
         return None
     plant = await plant_of_site(session, delivery.plant_site_id)
-    if plant is None or not inside(plant.yard.gate_fence, lat=lat, lon=lon):
+    if plant is None:
+        return None
+    if plant.yard.gate_fence and not inside(plant.yard.gate_fence, lat=lat, lon=lon):
         return None
     return await _arrive(
         session,

@@ -170,7 +170,7 @@ async def get_board(
 
 
 @router.post("/plants/{site_id}/check-in")
-async def check_in(
+async def gate_check_in(
     site_id: uuid.UUID, body: GateScan, principal: Writer, session: SessionDep, runtime: RuntimeDep
 ) -> GateCheckInPublic:
     """Scan a truck's pass at your gate: a valid pass is checked in and linked to the

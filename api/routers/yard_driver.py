@@ -92,7 +92,7 @@ async def on_my_way(
 
 
 @router.post("/{delivery_id}/check-in")
-async def check_in(
+async def check_in_with_gate_code(
     delivery_id: uuid.UUID, body: GateCodeCheckIn, principal: Writer, session: SessionDep
 ) -> VisitPublic:
     """Check in with the code posted at the plant's gate; the truck joins the queue."""

@@ -274,7 +274,9 @@ async def may_see(session: AsyncSession, offer: LoadOffer, organization_id: uuid
     """Trade parties always; carriers by the load's visibility or their part in it."""
     if organization_id in (offer.shipper_id, offer.seller_id, offer.buyer_id):
         return True
-    if offer.visibility == Visibility.OPEN:
+    # The board shows a load while it is open; once booked, closed or withdrawn its terms
+    # belong to the parties and the carriers that took part.
+    if offer.visibility == Visibility.OPEN and offer.state == OfferState.OPEN:
         return True
     if offer.visibility == Visibility.TENDER and offer.tender_carrier_id == organization_id:
         return True

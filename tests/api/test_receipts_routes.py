@@ -3,6 +3,7 @@ opens a dispute on a discrepancy, and refuses what it must without changing anyt
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
 
@@ -133,25 +134,6 @@ class TestReceipt:
         assert (response.json()["reasons"], response.json()["dispute_id"]) == ([], None)
         assert (await client.get("/v1/disputes", headers=road.buyer.headers)).json()["count"] == 0
 
-    async def test_seals_are_checked_against_the_weighbridge_ticket(
-        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
-    ) -> None:
-        road = await on_the_road(client, database, seals=["S-100", "S-101"])
-        body = receipt_body(
-            road.loaded_quantity,
-            condition="damaged",
-            condition_note="two bags torn",
-            seals=[{"number": "s-100", "intact": False}],
-        )
-        response = await receive(client, road, body, road.buyer.headers)
-        assert response.status_code == 201, response.text
-        assert response.json()["seals_expected"] == ["S-100", "S-101"]
-        assert response.json()["reasons"] == ["damage", "seal_broken", "seal_mismatch"]
-        dispute = await client.get(
-            f"/v1/disputes/{response.json()['dispute_id']}", headers=road.seller.headers
-        )
-        assert dispute.json()["details"]["seals_missing"] == ["S-101"]
-
     async def test_a_retry_with_the_same_key_is_answered_the_same_and_applied_once(
         self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
     ) -> None:
@@ -246,3 +228,21 @@ class TestReceiptRefusals:
             f"/v1/deliveries/{road.id}/receipt", headers=bearer("not-a-token")
         )
         assert viewer.status_code == 401
+
+
+class TestReceiptRace:
+    async def test_two_receipts_at_once_one_wins_and_one_dispute_opens(
+        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
+    ) -> None:
+        road = await on_the_road(client, database)
+        body = receipt_body(road.loaded_quantity - 3_000)
+        first, second = await asyncio.gather(
+            receive(client, road, body, road.buyer.headers),
+            receive(client, road, body, road.carrier_headers),
+        )
+        assert sorted([first.status_code, second.status_code]) == [201, 409]
+        loser = first if first.status_code == 409 else second
+        assert loser.json()["code"] in {"receipt_exists", "invalid_delivery_state"}
+        kinds = [e["kind"] for e in await events(client, road.seller, road.id)]
+        assert (kinds.count("receipt.recorded"), kinds.count("dispute.opened")) == (1, 1)
+        assert (await client.get("/v1/disputes", headers=road.seller.headers)).json()["count"] == 1

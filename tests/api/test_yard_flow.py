@@ -53,12 +53,17 @@ class TestOneTruck:
         docked = await client.post(f"/v1/yard/visits/{visit['id']}/at-dock", headers=world.clerk)
         assert docked.status_code == 200, docked.text
         planned = world.pickup.deliveries[index]["quantity"]
-        gross = await client.post(
-            f"/v1/yard/visits/{visit['id']}/gross",
-            headers=world.clerk,
-            json={"weight_kg": 14_000 + planned - 40, "seal_numbers": ["S-1001", "S-1002"]},
-        )
+        clock.advance(minutes=35)
+        weigh_out = {
+            "json": {"weight_kg": 14_000 + planned - 40, "seal_numbers": ["S-1001", "S-1002"]},
+            "headers": {**world.clerk, "Idempotency-Key": "weigh-out-1"},
+        }
+        gross = await client.post(f"/v1/yard/visits/{visit['id']}/gross", **weigh_out)
         assert gross.status_code == 200, gross.text
+        # the tablet's retry is answered the same, and nothing is weighed or used up twice
+        retried = await client.post(f"/v1/yard/visits/{visit['id']}/gross", **weigh_out)
+        assert retried.headers.get("Idempotent-Replayed") == "true"
+        assert retried.json() == gross.json()
         ticket = gross.json()
         assert ticket["net_kg"] == planned - 40
         assert ticket["out_of_tolerance"] is False
@@ -68,8 +73,29 @@ class TestOneTruck:
             json={"sample_code": "SMP-1", "retention_location": "Lab shelf 4", "lab": "SGS"},
         )
         assert sample.status_code == 201, sample.text
+        clock.advance(minutes=5)
         left = await client.post(f"/v1/yard/visits/{visit['id']}/leave", headers=world.clerk)
         assert left.status_code == 200, left.text
+        day = {"day": world.day.isoformat()}
+        kpis = await client.get(
+            f"/v1/yard/plants/{world.site_id}/kpis", headers=world.clerk, params=day
+        )
+        assert kpis.status_code == 200, kpis.text
+        figures = kpis.json()
+        assert (figures["trucks"], figures["called"], figures["left"]) == (1, 1, 1)
+        assert figures["mean_wait_min"] == 0
+        assert figures["mean_turn_min"] == 40
+        assert figures["on_time_rate"] == 1
+        assert (figures["appointments"], figures["no_shows"]) == (2, 0)
+        # one truck loaded for 35 minutes on two docks open 16 hours each
+        assert figures["dock_utilization"] == round(35 / (2 * 16 * 60), 4)
+        csv = await client.get(
+            f"/v1/yard/plants/{world.site_id}/kpis.csv", headers=world.clerk, params=day
+        )
+        assert csv.headers["content-type"].startswith("text/csv")
+        header, row = csv.text.strip().splitlines()
+        assert header.split(",")[:4] == ["site_id", "day", "trucks", "called"]
+        assert row.split(",")[2:5] == ["1", "1", "1"]
         delivery = await client.get(
             f"/v1/deliveries/{first['delivery_id']}", headers=world.operator
         )

@@ -12,12 +12,10 @@ from typing import Any
 
 import httpx
 
-from core import eventlog
 from core.clock import now
 from core.database import Database
 from dispatch.deliveries import transitions
 from dispatch.deliveries.enums import DeliveryState
-from dispatch.deliveries.events import delivery_subject, parties
 from dispatch.deliveries.repository import delivery as delivery_row
 from tests.dispatch.delivery_factory import Booked, booked, split
 from tests.dispatch.market_factory import SUGAR_T
@@ -86,13 +84,10 @@ async def on_the_road(
     database: Database,
     *,
     short_by: int = 0,
-    seals: list[str] | None = None,
 ) -> OnTheRoad:
-    """Book, split and move the first delivery through the plant to in transit.
-
-    The weighbridge's net is the planned quantity less ``short_by``; with ``seals`` the
-    weighbridge's ticket entry lists the seals it put on, as the yard records them.
-    """
+    """Book, split and move the first delivery through the plant to in transit with the
+    delivery's own transitions (a plant without a yard); the loaded quantity is the planned
+    one less ``short_by``. `tests.api.test_receipts_yard` goes through a real yard."""
     deal = await booked(client, quantity=50 * SUGAR_T)
     first, *_ = await split(client, deal)
     delivery_id = uuid.UUID(first["id"])
@@ -110,18 +105,9 @@ async def on_the_road(
             session, delivery_id=delivery_id, slot_starts_at=now() + timedelta(hours=1), actor=YARD
         )
         await transitions.arrive(session, delivery_id=delivery_id, actor=YARD)
-        moved = await transitions.load(
+        await transitions.load(
             session, delivery_id=delivery_id, loaded_quantity=loaded, actor=YARD, ticket="WB-7"
         )
-        if seals is not None:
-            await eventlog.append(
-                session,
-                subject=delivery_subject(delivery_id),
-                kind="weighbridge.ticket_issued",
-                payload={"ticket": "WB-7", "net_kg": loaded, "seals": seals},
-                audience=parties(moved),
-                actor=YARD,
-            )
         await transitions.depart(session, delivery_id=delivery_id, actor=YARD)
     stranger = await signup(client, "Nosy Freight", ["carrier", "buyer"])
     return OnTheRoad(deal=deal, delivery=first, loaded_quantity=loaded, stranger=stranger)

@@ -30,6 +30,7 @@ from tests.tracking.shipment_factory import (
     shipment_events,
     shipment_settings,
 )
+from tests.yard.yard_factory import plant_yard
 
 
 @pytest.fixture
@@ -127,6 +128,36 @@ class TestGeofences:
         (arrived,) = events_of(found, "shipment.arrived_plant")
         assert arrived["payload"]["at"] == (start + timedelta(minutes=6)).isoformat()
         assert [c["delivery_id"] for c in calls] == [uuid.UUID(tracked.id)]
+
+    async def test_with_the_yards_gate_fence_arrival_checks_the_truck_in(
+        self,
+        client: httpx.AsyncClient,
+        app: Any,
+        tracked: Shipment,
+        database: Database,
+        bus: MemoryBus,
+    ) -> None:
+        trade = tracked.deal.deal
+        set_up = await plant_yard(client, trade.seller.headers, trade.plant_id)
+        assert set_up.status_code == 200, set_up.text
+        await move(database, bus, tracked.id, "authorized")
+        start = now() - timedelta(minutes=20)
+        road = [
+            ping(k, start + timedelta(minutes=k), PLANT_FRAME, 0, -5_000 + 1_000 * k, speed_mps=16)
+            for k in range(4)
+        ]
+        # Inside the gate square (about 220 m from its south edge), three minutes long.
+        gate = [ping(10 + k, start + timedelta(minutes=5 + k), PLANT_FRAME, 0, 0) for k in range(4)]
+        await send(client, app, tracked.device, road + gate)
+        found = await shipment_events(client, tracked, trade.buyer.headers)
+        kinds = _kinds(found)
+        assert kinds.count("shipment.arrived_plant") == 1
+        assert kinds.count("delivery.arrived") == 1
+        assert kinds.index("shipment.arrived_plant") < kinds.index("delivery.arrived")
+        state = (
+            await client.get(f"/v1/shipments/{tracked.id}", headers=trade.buyer.headers)
+        ).json()
+        assert state["state"] == "at_plant"
 
     async def test_a_loaded_truck_leaving_the_plant_is_in_transit(
         self,

@@ -11,6 +11,7 @@ import httpx
 
 from core.database import Database
 from tests.dispatch.authz_factory import Pickup, prepared, token_of
+from tests.dispatch.market_factory import SUGAR_T
 from tests.helpers import add_member, bearer
 
 # Monday to Saturday 06:00-22:00, closed on Sundays.
@@ -63,9 +64,13 @@ class Yard:
         """A moment of the pickup day (the plant runs on UTC)."""
         return datetime(self.day.year, self.day.month, self.day.day, hour, minute, tzinfo=UTC)
 
-    def delivery_ids(self) -> list[str]:
-        """The pickup's delivery ids."""
-        return [d["id"] for d in self.pickup.deliveries]
+    def delivery_ids(self, day: date | None = None) -> list[str]:
+        """The pickup's delivery ids (planned for a day, when given)."""
+        return [
+            d["id"]
+            for d in self.pickup.deliveries
+            if day is None or d["planned_day"] == day.isoformat()
+        ]
 
 
 async def plant_yard(
@@ -104,16 +109,18 @@ async def yard_world(
     client: httpx.AsyncClient,
     database: Database,
     *,
-    docks: dict[str, dict[str, Any]] | None = None,
+    docks: dict[str, dict[str, Any] | None] | None = None,
+    quantity: int = 50 * SUGAR_T,
     **settings: Any,
 ) -> Yard:
-    """A self-pickup with passes, and its plant's yard with two silo docks (unless told)."""
-    pickup = await prepared(client, database)
+    """A self-pickup with passes, and its plant's yard with two silo docks (unless told;
+    a dock given as None is a sugar silo)."""
+    pickup = await prepared(client, database, quantity=quantity)
     set_up = await plant_yard(client, pickup.seller, pickup.plant_id, **settings)
     assert set_up.status_code == 200, set_up.text
     made = {}
     for name, fields in (docks or {"Silo 1": SILO_DOCK, "Silo 2": SILO_DOCK}).items():
-        made[name] = await dock(client, pickup.seller, pickup.plant_id, name, **fields)
+        made[name] = await dock(client, pickup.seller, pickup.plant_id, name, **(fields or {}))
     _, clerk = await add_member(client, pickup.booked.deal.seller, "clerk")
     return Yard(pickup=pickup, docks=made, clerk_token=clerk)
 

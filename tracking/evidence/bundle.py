@@ -4,7 +4,8 @@ builder for every ``delivery:…`` subject when this module is imported.
     attachments/trail.geojson     the truck's trail from loading to delivery (a
                                   FeatureCollection, one LineString per device of the
                                   vehicle or driver; empty when nothing was tracked)
-    attachments/weighbridge.json  the log's weighing, ticket, seal and sample entries, with
+    attachments/weighbridge.json  the log's weighing (tare, gross and net with the seals),
+                                  ticket and sample entries, with
                                   their seq and hash to find them in chain.jsonl
     attachments/receipt.json      the receipt, as recorded
     attachments/disputes.json     the disputes and every statement
@@ -41,7 +42,7 @@ from tracking.trails import trail_feature
 
 MAX_TRAIL_SPAN: Final = timedelta(days=7)
 MAX_TRAIL_ROWS: Final = 50_000
-WEIGHBRIDGE_WORDS: Final = ("loaded", "weigh", "ticket", "sample", "seal", "meter")
+WEIGHBRIDGE_WORDS: Final = ("loaded", "tare", "weigh", "ticket", "sample", "seal", "meter")
 _JSON = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 
 

@@ -48,8 +48,10 @@ def allowed_difference(loaded: int, unit: QuantityUnit) -> int:
     return 0
 
 
-def _normal(number: str) -> str:
-    return "".join(number.split()).upper()
+def seal_key(number: str) -> str:
+    """A seal number as compared: letters and digits only, upper case (``s 1001`` is
+    ``S-1001``), since receivers type what the tag shows with their own separators."""
+    return "".join(c for c in number if c.isalnum()).upper()
 
 
 def examine(
@@ -91,10 +93,10 @@ def examine(
         reasons.append(DisputeReason.SEAL_BROKEN)
         details["seals_broken"] = broken
     if seals_expected is not None:
-        expected = {_normal(n) for n in seals_expected}
-        seen = {_normal(s.number) for s in seals_seen}
-        missing = sorted(expected - seen)
-        unknown = sorted(seen - expected)
+        expected = {seal_key(n): n for n in seals_expected}
+        seen = {seal_key(s.number): s.number for s in seals_seen}
+        missing = sorted(n for key, n in expected.items() if key not in seen)
+        unknown = sorted(n for key, n in seen.items() if key not in expected)
         if missing or unknown:
             reasons.append(DisputeReason.SEAL_MISMATCH)
             details["seals_missing"] = missing

@@ -20,6 +20,7 @@ from tracking.evidence.enums import (
     MeasurementKind,
     PartyRole,
 )
+from tracking.evidence.rules import seal_key
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of a file, hex")]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
@@ -90,13 +91,9 @@ class ReceiptCreate(Strict):
     def _in_order(self) -> ReceiptCreate:
         if not self.arrival.at <= self.unloading_started.at <= self.unloading_ended.at:
             raise ValueError("arrival, unloading start and unloading end must be in time order")
-        if len({_norm(s.number) for s in self.seals}) != len(self.seals):
+        if len({seal_key(s.number) for s in self.seals}) != len(self.seals):
             raise ValueError("a seal is listed twice")
         return self
-
-
-def _norm(number: str) -> str:
-    return "".join(number.split()).upper()
 
 
 class EvidenceFilePublic(BaseModel):

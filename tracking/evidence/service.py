@@ -5,9 +5,10 @@ appended to the delivery's log in full, and opens a dispute when what arrived di
 what was loaded and sealed beyond tolerance (`rules.examine`).
 
 What the log already holds is read back rather than asked for again: the plant's seals are
-the ``seals`` of the newest entry that lists them (the weighbridge records them), and the
-arrival is the newest geofence arrival at the destination when there is one
-(`ARRIVAL_KINDS`); otherwise the phone's word is taken and marked so.
+the ``seal_numbers`` of the newest weighbridge ticket (``yard.weighed``) that lists any, and
+the arrival is the newest geofence arrival at the destination
+(``shipment.arrived_destination``) when there is one; otherwise the phone's word is taken
+and marked so.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ from tracking.evidence.models import Dispute, EvidenceFile, Receipt
 from tracking.evidence.parties import party_role, require_writer
 from tracking.evidence.rules import SealSeen, examine
 from tracking.evidence.schemas import ReceiptCreate, Stamp
+from tracking.shipments.kinds import ARRIVED_DESTINATION
 
-ARRIVAL_KINDS: Final = frozenset({"delivery.arrived_destination", "geofence.arrived_destination"})
-"""Log kinds that say the truck reached the delivery point (payload ``at``)."""
+WEIGHED: Final = "yard.weighed"
+"""The weighbridge's ticket on the way out (payload ``seal_numbers``)."""
 
 SYSTEM_ACTOR: Final = "system:evidence"
 
@@ -148,10 +150,10 @@ def _from_log(entries: Sequence[eventlog.EventEntry]) -> tuple[list[str] | None,
     arrived: str | None = None
     for entry in entries:
         payload = orjson.loads(entry.payload)
-        listed = payload.get("seals")
-        if isinstance(listed, list) and all(isinstance(s, str) for s in listed):
-            seals = list(listed)
-        if entry.kind in ARRIVAL_KINDS and isinstance(payload.get("at"), str):
+        listed = payload.get("seal_numbers")
+        if entry.kind == WEIGHED and isinstance(listed, list) and listed:
+            seals = [str(s) for s in listed]
+        if entry.kind == ARRIVED_DESTINATION and isinstance(payload.get("at"), str):
             arrived = payload["at"]
     return seals, arrived
 

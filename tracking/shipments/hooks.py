@@ -25,7 +25,7 @@ class CheckIn(Protocol):
         at: datetime,
         lat: float,
         lon: float,
-    ) -> Awaitable[None]: ...
+    ) -> Awaitable[object]: ...
 
 
 class ShipmentHooks:
