@@ -3,9 +3,9 @@
     python -m tests.browser.screenshots docs/screenshots
 
 Seeds the demo world into a fresh SQLite file, serves it on loopback with the clock set to
-the demo's pickup day, then acts through the API as its people would: the mill sets up its
-yard (six docks) and schedules the day, the gate clerk checks the self-pickup truck in on
-its pass and calls it to a dock, the phones send positions. Each page is then opened in
+the demo's pickup day (its yard, six docks and appointments come with the demo), then acts
+through the API as its people would: the gate clerk checks the self-pickup truck in on its
+pass and calls it to its dock, the phones send positions. Each page is then opened in
 headless Chromium (the system's) with the account that uses it, and saved as a small PNG.
 No map tiles are fetched: the map shows its plain background.
 """
@@ -34,16 +34,7 @@ from core.signing import KeyRing, generate_private_key
 from migrations import upgrade
 from tests.api.live_server import serving
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.yard.yard_factory import FENCE, GATE_CODE, HOURS
 
-DOCKS: dict[str, dict[str, Any]] = {
-    "Silo 1": {"products": ["white sugar EU2, bulk"], "bodies": ["silo"]},
-    "Silo 2": {"products": ["white sugar EU2, bulk"], "bodies": ["silo"]},
-    "Silo 3": {"products": ["white sugar EU2, bulk"], "bodies": ["silo"]},
-    "Tanker bay": {"products": ["ethanol"], "bodies": ["tanker"], "hazardous": True},
-    "Bagged goods": {"products": ["sugar, bagged"], "bodies": ["curtainsider", "flatbed"]},
-    "Tipper chute": {"products": ["molasses pulp"], "bodies": ["tipper"]},
-}
 PAGES = (
     # file, account name, path, phone-sized
     ("sign-in", None, "/app/sign-in", False),
@@ -68,25 +59,12 @@ async def _stage(
     http: httpx.AsyncClient, accounts: list[DemoAccount], trucks: list[DemoTruck]
 ) -> dict[str, str]:
     """Act out the morning through the API; returns query strings for the pages."""
-    owner = {"Authorization": f"Bearer {_account(accounts, 'Mei Chen').token}"}
     clerk = {"Authorization": f"Bearer {_account(accounts, 'Gate Clerk Ana').token}"}
     ivan = {"Authorization": f"Bearer {_account(accounts, 'Driver Ivan Petrov').token}"}
-    sites = _check(await http.get("/v1/sites", headers=owner))["data"]
+    sites = _check(await http.get("/v1/sites", headers=clerk))["data"]
     plant = next(s for s in sites if s["kind"] == "plant")
     site_id = plant["id"]
-    yard = {
-        "gate_fence": FENCE,
-        "opening_hours": HOURS,
-        "gate_code": GATE_CODE,
-        "slot_min": 30,
-        "gate_instructions": "Wait in parking area P2; drive to the gate only when called.",
-    }
-    _check(await http.put(f"/v1/yard/plants/{site_id}", headers=owner, json=yard))
-    for name, dock in DOCKS.items():
-        body = {"name": name, "loading_rate_kg_per_min": 1000, "handling_min": 5, **dock}
-        _check(await http.post(f"/v1/yard/plants/{site_id}/docks", headers=owner, json=body))
     day = now().date().isoformat()
-    _check(await http.post(f"/v1/yard/plants/{site_id}/schedule", headers=owner, json={"day": day}))
     passes = _check(await http.get("/v1/passes", headers=ivan))["data"]
     first = min(passes, key=lambda p: p["not_before"])  # today's truckload
     token = _check(await http.get(f"/v1/passes/{first['id']}/token", headers=ivan))["token"]
@@ -96,9 +74,9 @@ async def _stage(
     )
     if not checked["verdict"]["valid"]:
         raise RuntimeError(f"the gate refused the demo pass: {checked['verdict']}")
-    docks = _check(await http.get(f"/v1/yard/plants/{site_id}/docks", headers=clerk))["data"]
-    silo = next(d for d in docks if d["name"] == "Silo 1")
-    _check(await http.post(f"/v1/yard/plants/{site_id}/docks/{silo['id']}/call", headers=clerk))
+    slot = _check(await http.get(f"/v1/yard/appointments/{first['delivery_id']}", headers=clerk))
+    dock = f"/v1/yard/plants/{site_id}/docks/{slot['dock_id']}/call"
+    _check(await http.post(dock, headers=clerk))
     for truck in trucks:
         # Twenty minutes of road, a fix a minute, ending now.
         pings = []
@@ -135,6 +113,10 @@ async def _shoot(
         await page.evaluate("t => sessionStorage.setItem('haulpoint.token', t)", token)
     await page.goto(f"{base_url}{path}")
     await asyncio.sleep(2.5)  # live streams connect, trails and QR codes load
+    if path.startswith("/app/map"):
+        # Open the shipment on the road, to show its timeline beside the map.
+        await page.click("#shipments li:not([data-lat=''])")
+        await asyncio.sleep(1.0)
     png = await page.screenshot(full_page=phone)
     await context.close()
     image = Image.open(io.BytesIO(png)).convert("RGB")
