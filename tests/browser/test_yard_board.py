@@ -16,7 +16,7 @@ from core.clock import FrozenClock
 from core.database import Database
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Tab, open_tab
 from tests.dispatch.authz_factory import token_of
-from tests.yard.yard_factory import schedule, yard_world
+from tests.yard.yard_factory import GATE_CODE, schedule, yard_world
 
 
 class TestYardBoard:
@@ -165,3 +165,33 @@ class TestCameraScan:
                 await board.wait_for_selector(".column[data-column='waiting'] .truck-card")
         finally:
             await camera.close()
+
+
+class TestDriverCheckIn:
+    async def test_the_driver_checks_in_with_the_gate_code_and_sees_the_queue(
+        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock, phone: Tab
+    ) -> None:
+        world = await yard_world(client, database)
+        plan = await schedule(client, world)
+        first = min(plan["appointments"], key=lambda a: a["starts_at"])
+        index = world.delivery_ids().index(first["delivery_id"])
+        clock.set(datetime.fromisoformat(first["starts_at"]) - timedelta(minutes=5))
+        driver = world.pickup.drivers[index]
+        page = phone.page
+        await phone.sign_in_with_token(driver.token, "/app/driver")
+        await page.wait_for_selector("#check-in:not([hidden])")
+
+        await page.fill("#gate-code", "WRONG-CODE")
+        await page.click("#check-in button")
+        await page.wait_for_selector("#notice[data-kind='bad']:not([hidden])")
+        assert await page.locator("#check-in").is_visible()
+
+        await page.fill("#gate-code", GATE_CODE)
+        await page.click("#check-in button")
+        await page.wait_for_selector("#yard[data-visit-state='waiting']")
+        assert await page.locator("#check-in").is_hidden()
+        assert "Queue" in await page.inner_text("#yard-facts")
+        place = await client.get(
+            f"/v1/yard/mine/{first['delivery_id']}/queue", headers=driver.headers
+        )
+        assert place.json()["state"] == "waiting"
