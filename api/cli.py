@@ -20,6 +20,7 @@ from api.logs import configure_logging
 from core.bundle import BundleCheck, verify_bundle
 from core.clock import now
 from core.database import Database
+from core.files import open_file_store
 from core.settings import Settings, get_settings
 from core.signing import ensure_dev_key_file, key_ring_from_settings
 from dispatch.authorizations.keys import retired_keys_setting, rotate_for_passes
@@ -131,7 +132,7 @@ def demo(settings: Settings, *, host: str, port: int) -> None:
         database = Database(url, settings.database, key_ring=key_ring_from_settings(settings))
         try:
             await upgrade(database.engine)
-            made = await seed(database)
+            made = await seed(database, files=open_file_store(settings))
             return made, await seed_fleet(database, made)
         finally:
             await database.dispose()
