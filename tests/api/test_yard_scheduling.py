@@ -78,6 +78,15 @@ class TestScheduleDay:
         )
         assert deliveries.json()["count"] == len(placed)
 
+    async def test_the_gates_capacity_spreads_the_starts(
+        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
+    ) -> None:
+        world = await yard_world(client, database, slot_capacity=1)
+        plan = await schedule(client, world)
+        starts = [a["starts_at"] for a in plan["appointments"]]
+        assert len(starts) == 2
+        assert len(set(starts)) == 2
+
     async def test_a_load_no_dock_can_take_stays_unscheduled(
         self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
     ) -> None:
