@@ -82,6 +82,21 @@ class DockCreate(Strict):
     changeover_min: Annotated[int, Field(ge=0, le=24 * 60)] = 0
 
 
+class DockUpdate(Strict):
+    """Change what a dock serves or how fast it loads; ``version`` from your last read. Set
+    ``loading_rate_kg_per_min`` or ``fixed_duration_min`` and null the other to switch."""
+
+    version: int
+    name: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    products: Labels | None = None
+    bodies: Labels | None = None
+    hazardous: bool | None = None
+    loading_rate_kg_per_min: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    fixed_duration_min: Annotated[int, Field(gt=0, le=24 * 60)] | None = None
+    handling_min: Annotated[int, Field(ge=0, le=240)] | None = None
+    changeover_min: Annotated[int, Field(ge=0, le=24 * 60)] | None = None
+
+
 class DockBlock(Strict):
     """Take a dock out of service (``blocked``) or put it back."""
 
