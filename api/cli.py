@@ -140,6 +140,7 @@ def demo(settings: Settings, *, host: str, port: int) -> None:
     base_url = f"http://{host}:{port}"
     _print_accounts(accounts, base_url)
     _print_fleet(accounts, trucks, base_url)
+    _print_pages(accounts, base_url)
     drive_in_background(base_url, trucks)
     serve(settings, host=host, port=port, workers=1, apply_migrations=False)
 
@@ -227,6 +228,23 @@ def _print_fleet(
     if any(truck.shipment_id is not None for truck in trucks):
         print("The buyer's shipments: positions, ETAs, arrivals (one truck is on its way):")
         print(f'  curl -N "{base_url}/v1/live/shipments/sse?access_token={buyer.token}"')
+    print()
+
+
+_PAGES = (
+    ("/app/loads", "the carrier's load board", "Dispatcher Dana"),
+    ("/app/driver", "the driver's phone view", "Driver Ivan Petrov"),
+    ("/app/map", "the buyer's live map", "Raj Patel"),
+    ("/app/yard", "the gate clerk's yard board", "Gate Clerk Ana"),
+)
+
+
+def _print_pages(accounts: Sequence[DemoAccount], base_url: str) -> None:
+    logins = {a.name: a.login for a in accounts}
+    print(f"Pages (sign in at {base_url}/app with the password above):")
+    for path, what, name in _PAGES:
+        if name in logins:
+            print(f"  {base_url}{path:<12} {what:<28} {logins[name]}")
     print()
 
 
