@@ -361,7 +361,7 @@ async def schedule_day(
     d = await _day(session, plant, day)
     moment = now()
     plan_deliveries, by_id, previous = await _scheduled_day(session, d, moment=moment)
-    rules = SlotRules(slot_min=plant.yard.slot_min)
+    rules = SlotRules(slot_min=plant.yard.slot_min, capacity_per_slot=plant.yard.slot_capacity)
     docks = list(d.docks.values())
     plan = await _solve(
         lambda: schedule(
@@ -438,7 +438,7 @@ async def revise_day(
             deliveries=plan_deliveries,
             current=current,
             eta_min=etas,
-            slots=SlotRules(slot_min=slot),
+            slots=SlotRules(slot_min=slot, capacity_per_slot=plant.yard.slot_capacity),
             time_limit_s=RESLOT_TIME_LIMIT_S,
         )
     )
@@ -533,6 +533,12 @@ async def book(
         ).items()
         if v[0].state in HOLDING_DOCKS
     }
+    starting = sum(1 for a in booked if a.starts_at == starts_at and a.delivery_id in others)
+    if rules.slot_capacity is not None and starting >= rules.slot_capacity:
+        raise NoFreeDock(
+            f"{starting} loads start in that slot already, the plant's capacity: pick another",
+            code="slot_full",
+        )
     outside = True
     for dock_id, dock in sorted(d.docks.items(), key=lambda kv: d.stored_docks[kv[0]].name):
         held_here = [

@@ -25,6 +25,7 @@ from yard.schemas import (
     DockCreate,
     DockPublic,
     DocksPublic,
+    DockUpdate,
     GateCheckInPublic,
     GateScan,
     GrossRequest,
@@ -105,6 +106,26 @@ async def add_dock(
         session, principal=principal, site_id=site_id, values=body.model_dump()
     )
     return dock_public(made)
+
+
+@router.patch("/plants/{site_id}/docks/{dock_id}")
+async def update_dock(
+    site_id: uuid.UUID,
+    dock_id: uuid.UUID,
+    body: DockUpdate,
+    principal: Writer,
+    session: SessionDep,
+) -> DockPublic:
+    """Change what a dock serves or how fast it loads."""
+    found = await plants.update_dock(
+        session,
+        principal=principal,
+        site_id=site_id,
+        dock_id=dock_id,
+        values=body.model_dump(exclude_unset=True, exclude={"version"}),
+        version=body.version,
+    )
+    return dock_public(found)
 
 
 @router.post("/plants/{site_id}/docks/{dock_id}/block")

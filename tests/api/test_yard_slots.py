@@ -111,6 +111,19 @@ class TestCarrierBooking:
         assert (await _book(client, world, second, world.at(10, 45))).status_code == 200
 
 
+class TestSlotCapacity:
+    async def test_a_plant_that_starts_one_load_per_slot_refuses_a_second(
+        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
+    ) -> None:
+        world = await yard_world(client, database, slot_capacity=1)
+        first, second = world.delivery_ids(world.day)
+        assert (await _book(client, world, first, world.at(10))).status_code == 200
+        full = await _book(client, world, second, world.at(10))
+        assert (full.status_code, full.json()["code"]) == (409, "slot_full")
+        # the other silo is free a slot later
+        assert (await _book(client, world, second, world.at(10, 15))).status_code == 200
+
+
 class TestCancelledDeliveries:
     async def test_a_cancelled_deliverys_slot_is_free_and_no_no_show(
         self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
