@@ -355,3 +355,11 @@ class KpisPublic(BaseModel):
     on_time_rate: float | None
     appointments: int
     no_shows: int
+
+
+class VisitRecordPublic(BaseModel):
+    """A visit with its weight ticket and samples."""
+
+    visit: VisitPublic
+    ticket: WeightTicketPublic | None
+    samples: list[SamplePublic]

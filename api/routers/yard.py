@@ -38,6 +38,7 @@ from yard.schemas import (
     TareRequest,
     UnplannedArrival,
     VisitPublic,
+    VisitRecordPublic,
     WeightTicketPublic,
 )
 from yard.views import (
@@ -52,6 +53,7 @@ from yard.views import (
     sample_public,
     ticket_public,
     visit_public,
+    visit_record_public,
 )
 
 router = APIRouter(prefix="/v1/yard", tags=["yard"], route_class=TransactionalRoute)
@@ -278,6 +280,15 @@ async def get_visit(visit_id: uuid.UUID, principal: Reader, session: SessionDep)
     """A visit at your plant."""
     _, found = await visits.own_visit(session, principal=principal, visit_id=visit_id)
     return visit_public(found)
+
+
+@router.get("/visits/{visit_id}/record")
+async def get_visit_record(
+    visit_id: uuid.UUID, principal: Reader, session: SessionDep
+) -> VisitRecordPublic:
+    """A visit at your plant with its weight ticket and retained samples."""
+    found = await visits.visit_record(session, principal=principal, visit_id=visit_id)
+    return visit_record_public(found)
 
 
 @router.get("/plants/{site_id}/kpis")

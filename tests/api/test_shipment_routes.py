@@ -155,6 +155,8 @@ class TestShareLinks:
         assert events
         assert all(e["audience"] == [] for e in events)
         assert all("driver_member_id" not in e["payload"] for e in events)
+        (shared,) = [e for e in events if e["kind"] == "shipment.shared"]
+        assert set(shared["payload"]) == {"delivery_id", "number", "expires_at"}  # not who
         assert (await client.get(f"{link['path']}/trail")).json()["geometry"] is not None
         # The log tells the parties who shared it.
         logged = await shipment_events(client, tracked, tracked.deal.carrier.headers)
@@ -190,6 +192,19 @@ class TestShareLinks:
         assert response.status_code == 410
         assert response.json()["code"] == "share_link_expired"
         assert (await client.get(f"{link['path']}/events")).status_code == 410
+
+    async def test_a_retried_share_request_makes_one_link(
+        self, client: httpx.AsyncClient, tracked: Shipment
+    ) -> None:
+        headers = {**tracked.deal.deal.buyer.headers, "Idempotency-Key": "share-1"}
+        path = f"/v1/shipments/{tracked.id}/share"
+        first = await client.post(path, headers=headers, json={})
+        again = await client.post(path, headers=headers, json={})
+        assert first.status_code == again.status_code == 201
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.json()["token"] == first.json()["token"]
+        logged = await shipment_events(client, tracked, tracked.deal.carrier.headers)
+        assert [e["kind"] for e in logged].count("shipment.shared") == 1
 
     async def test_a_link_that_lives_too_long_is_not_made(
         self, client: httpx.AsyncClient, tracked: Shipment

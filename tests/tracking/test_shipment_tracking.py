@@ -31,6 +31,7 @@ from tests.tracking.shipment_factory import (
     shipment_settings,
 )
 from tests.yard.yard_factory import plant_yard
+from tracking.shipments.resolver import find_active
 
 
 @pytest.fixture
@@ -99,6 +100,32 @@ class TestDeviceToDelivery:
         await send(client, app, phone, [ping(2, at, PLANT_FRAME, 0, -8_000)])
         body = (await client.get(f"/v1/shipments/{tracked.id}", headers=headers)).json()
         assert datetime.fromisoformat(body["position"]["recorded_at"]) == at
+
+    async def test_bulk_lookups_answer_each_device_by_driver_or_vehicle(
+        self, client: httpx.AsyncClient, tracked: Shipment, database: Database
+    ) -> None:
+        truck = await register_device(
+            client, tracked.deal.carrier.org, vehicle_id=tracked.delivery["vehicle_id"]
+        )
+        unknown = list(range(10**6, 10**6 + 1200))  # more than one statement's worth
+        async with database.session() as session:
+            found = await find_active(
+                session,
+                device_numbers=[tracked.device.number, truck.number, *unknown],
+                today=now().date(),
+            )
+        assert set(found) == {tracked.device.number, truck.number}
+        trade = tracked.deal.deal
+        for number in (tracked.device.number, truck.number):
+            active = found[number][0]
+            assert active is not None
+            assert str(active.delivery_id) == tracked.id
+            assert {str(trade.seller.id), str(trade.buyer.id)} <= set(active.parties)
+        async with database.session() as session:
+            tomorrow = await find_active(
+                session, device_numbers=[truck.number], today=now().date() + timedelta(days=1)
+            )
+        assert tomorrow[truck.number][0] is None  # assigned for today, not tomorrow
 
 
 class TestGeofences:

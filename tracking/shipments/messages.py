@@ -10,7 +10,36 @@ from core.eventlog import Event
 
 SHIPMENT_POSITIONS_CHANNEL: Final = "shipment_positions"
 
-_HIDDEN_FROM_LINKS: Final = frozenset({"driver_member_id", "booking_id"})
+# What a share link's holder may read of an entry's payload: where and when, never who.
+_SHOWN_TO_LINKS: Final = frozenset(
+    {
+        "delivery_id",
+        "number",
+        "state",
+        "quantity",
+        "unit",
+        "loaded_quantity",
+        "planned_day",
+        "vehicle_plate",
+        "slot_starts_at",
+        "at",
+        "confirmed_at",
+        "started_at",
+        "lat",
+        "lon",
+        "leg",
+        "eta_at",
+        "computed_at",
+        "remaining_m",
+        "deadline",
+        "deadline_kind",
+        "late_by_s",
+        "duration_s",
+        "silent_s",
+        "last_ping_at",
+        "expires_at",
+    }
+)
 
 
 def encode_shipment_positions(
@@ -56,7 +85,7 @@ def event_frame_body(event: dict[str, Any], *, shared: bool) -> dict[str, Any]:
     if shared:
         payload = event["payload"]
         if isinstance(payload, dict):
-            body["payload"] = {k: v for k, v in payload.items() if k not in _HIDDEN_FROM_LINKS}
+            body["payload"] = {k: v for k, v in payload.items() if k in _SHOWN_TO_LINKS}
     else:
         body.update(
             {

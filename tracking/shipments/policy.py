@@ -27,8 +27,11 @@ class ShipmentPolicy:
     """... or when this much fix time passed since the last one logged."""
     silence_s: float = 900.0
     """A shipment in transit with no ping for this long raises a silence alert."""
-    resolve_ttl_s: float = 30.0
-    """How long a process trusts its device-to-delivery answer (events evict it sooner)."""
+    resolve_ttl_s: float = 120.0
+    """How long a process trusts its device-to-delivery answer; delivery events evict it at
+    once, so this only bounds a message the bus lost and the turn of the day."""
+    linger_s: float = 0.05
+    """The tracker gathers this long after waking, so it works in batches under load."""
     sweep_every_s: float = 30.0
     max_pending: int = 50_000
     """Ping batches waiting for the tracker; past this the oldest are dropped (counted)."""

@@ -32,6 +32,7 @@ TRACKED_STATES = (
     DeliveryState.IN_TRANSIT,
 )
 UNDER_WAY_STATES = (DeliveryState.AT_PLANT, DeliveryState.LOADED, DeliveryState.IN_TRANSIT)
+_CHUNK = 500
 _RANK = {state: rank for rank, state in enumerate(reversed(TRACKED_STATES))}
 
 
@@ -55,11 +56,19 @@ async def find_active(
     session: AsyncSession, *, device_numbers: Iterable[int], today: date
 ) -> dict[int, tuple[ActiveDelivery | None, uuid.UUID | None, uuid.UUID | None]]:
     """For each device number: its active delivery (or None), its driver and its vehicle."""
+    numbers = sorted(set(device_numbers))
+    found: dict[int, tuple[ActiveDelivery | None, uuid.UUID | None, uuid.UUID | None]] = {}
+    # Chunks keep each statement's parameter list short (SQLite caps bound variables).
+    for start in range(0, len(numbers), _CHUNK):
+        found.update(await _find_chunk(session, numbers[start : start + _CHUNK], today=today))
+    return found
+
+
+async def _find_chunk(
+    session: AsyncSession, numbers: list[int], *, today: date
+) -> dict[int, tuple[ActiveDelivery | None, uuid.UUID | None, uuid.UUID | None]]:
     devices = table_of(Device)
     deliveries = table_of(OutboundDelivery)
-    numbers = sorted(set(device_numbers))
-    if not numbers:
-        return {}
     joined = devices.outerjoin(
         deliveries,
         and_(

@@ -139,6 +139,9 @@ class ShipmentTracker:
                 self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
+                # Let a burst gather: one pass over many requests' pings costs far less than
+                # a pass per request, and positions still reach streams within a tick.
+                await asyncio.sleep(self.policy.linger_s)
                 continue
             batch = list(self._pending)
             self._pending.clear()
@@ -150,15 +153,11 @@ class ShipmentTracker:
                 log.exception("tracking %d ping batches failed", len(batch))
 
     async def _process(self, batch: list[tuple[int, uuid.UUID, Sequence[Row]]]) -> None:
-        rows_of: dict[int, list[Row]] = {}
-        device_of: dict[int, uuid.UUID] = {}
-        for number, device_id, rows in batch:
-            rows_of.setdefault(number, []).extend(rows)
-            device_of[number] = device_id
+        device_of = {number: device_id for number, device_id, _ in batch}
         resolver = self.resolver
         active: dict[int, ActiveDelivery] = {}
         missing: list[int] = []
-        for number in rows_of:
+        for number in device_of:
             known, found = resolver.cached(number)
             if not known:
                 missing.append(number)
@@ -170,6 +169,10 @@ class ShipmentTracker:
             active.update({n: found for n, found in resolved.items() if found is not None})
         if not active:
             return
+        rows_of: dict[int, list[Row]] = {}
+        for number, _, rows in batch:
+            if number in active:
+                rows_of.setdefault(number, []).extend(rows)
         published: list[tuple[str, tuple[str, ...], int, dict[str, object]]] = []
         for number, delivery in active.items():
             rows = rows_of[number]
