@@ -31,8 +31,8 @@ router = APIRouter(prefix="/app", tags=["pages"], route_class=TransactionalRoute
 
 
 @cache
-def _template(name: str) -> Template:
-    return Template((TEMPLATES_DIR / name).read_text(encoding="utf-8"))
+def _read(name: str) -> str:
+    return (TEMPLATES_DIR / name).read_text(encoding="utf-8")
 
 
 def _tile_origin(tile_url: str) -> str:
@@ -77,12 +77,11 @@ def _page(
         )
     if scanner:
         head = '<script src="/static/vendor/jsqr-1.4.0/jsQR.js" defer></script>'
-    body = _template(f"{page}.html").substitute()
-    document = _template("base.html").substitute(
+    document = Template(_read("base.html")).substitute(
         title=html.escape(title),
         page=page,
         head=head,
-        body=body,
+        body=_read(f"{page}.html"),
         config=html.escape(json.dumps(config), quote=True),
     )
     return HTMLResponse(
@@ -90,7 +89,8 @@ def _page(
         headers={
             "Content-Security-Policy": _policy(web),
             "Cache-Control": "no-cache",
-            "Referrer-Policy": "same-origin",
+            # Tile servers (OpenStreetMap's among them) want to know which site asks.
+            "Referrer-Policy": "strict-origin-when-cross-origin",
             "X-Content-Type-Options": "nosniff",
         },
     )

@@ -29,8 +29,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-WAIT_MS = 10_000
-"""How long a test waits for the page to show something live before it fails."""
+WAIT_MS = 20_000
+"""How long a test waits for the page to show something live before it fails (generous:
+CI machines may be busy)."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -196,6 +196,8 @@ async function loadDeliveries() {
 async function refresh() {
   if (!plantSelect.value) return;
   clearTimeout(timer);
+  // A board nobody looks at asks for nothing; it catches up when it is shown again.
+  if (document.visibilityState === "hidden") return;
   try {
     const board = await api(`/v1/yard/plants/${plantSelect.value}/board?day=${dayInput.value}`);
     const unknown = [...(board.columns.expected || []), ...(board.columns.en_route || [])]
@@ -302,6 +304,9 @@ async function start() {
     });
   }
   document.getElementById("verify").addEventListener("submit", verify);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") refresh();
+  });
   const scanButton = document.getElementById("scan");
   if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia && window.jsQR) {
     scanButton.hidden = false;
