@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from accounts.tokens import TokenCache
 from api import ingest
 from api.deps import IdempotentReplay
-from api.errors import install_error_handlers
+from api.errors import document_problems, install_error_handlers
 from api.ingest import IngestEndpoints
 from api.limits import BodyLimitMiddleware, RateLimiter
 from api.logs import RequestIdMiddleware, configure_logging
@@ -232,6 +232,7 @@ def _document_ingest(app: FastAPI) -> None:
         components = document.setdefault("components", {})
         for section, entries in ingest.openapi_components().items():
             components.setdefault(section, {}).update(entries)
+        document_problems(document)
         app.openapi_schema = document
         return document
 

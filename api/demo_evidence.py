@@ -7,7 +7,9 @@ dispute bundle downloads from ``GET /v1/disputes/{id}/bundle`` and checks with
 
 The demo's mill has no yard set up, so the truck goes through the mill with the delivery's
 own transitions, and the weighbridge ticket (tare, gross, net, seal) is written to the
-delivery's log in the form the yard's weighbridge writes it (``yard.weighed``).
+delivery's log in the form the yard's weighbridge writes it (``yard.weighed``). The truck's
+tracker has its two hours on the road stored as ingest would have stored them, so the
+bundle's trail shows the drive from the mill to the bakery.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 import struct
 import uuid
 import zlib
-from datetime import timedelta
+from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,18 +41,25 @@ from dispatch.orders import service as orders
 from dispatch.orders.enums import QuantityUnit, TransportBy
 from dispatch.orders.schemas import OrderCreate
 from dispatch.planning import Plan, SplitRequest, plan_split
+from tracking.devices import service as devices
+from tracking.devices.schemas import DeviceCreate
 from tracking.evidence import disputes
 from tracking.evidence import service as evidence
 from tracking.evidence.enums import Condition, FilePurpose
 from tracking.evidence.schemas import ReceiptCreate, SealCheck, Stamp, StatementCreate
 from tracking.evidence.service import WEIGHED
+from tracking.pings import Ping
+from tracking.positions import repository as positions
+from tracking.positions.codec import to_row
 
 REFERENCE: Final = "SO-2026-0415"
 LOADED_KG: Final = 24_000
 RECEIVED_KG: Final = 23_380
 SEAL: Final = "S-4711"
 PLATE: Final = "CE-LL 11"
+MILL: Final = (52.9790, 10.5580)
 BAKERY: Final = (53.5460, 10.0820)
+ROUTE: Final = (MILL, (53.1200, 10.4700), (53.2500, 10.3000), (53.4000, 10.1800), BAKERY)
 _NO_CACHE = TokenCache(ttl_s=0)
 _SYSTEM = "system:demo"
 
@@ -156,7 +166,9 @@ async def seed_evidence(
         delivery_id=delivery.id,
         data=AssignRequest(version=delivery.version, driver_id=drivers[driver.membership_id].id),
     )
-    await _through_the_mill(session, delivery.id)
+    start = now() - timedelta(hours=5)
+    await _through_the_mill(session, delivery.id, start)
+    await _drive(session, dispatcher, trucks[PLATE].id, start + timedelta(minutes=55))
     await _receive(session, driver, delivery.id, files)
     found = await disputes.list_disputes(session, principal=buyer, delivery_id=delivery.id)
     dispute, _ = found[0]
@@ -169,18 +181,19 @@ async def seed_evidence(
         )
 
 
-async def _through_the_mill(session: AsyncSession, delivery_id: uuid.UUID) -> None:
+async def _through_the_mill(session: AsyncSession, delivery_id: uuid.UUID, start: datetime) -> None:
     """What the gate and the weighbridge record: pass, slot, arrival, loading, ticket, exit."""
     await transitions.authorize(session, delivery_id=delivery_id, actor=_SYSTEM)
-    await transitions.slot(
-        session, delivery_id=delivery_id, slot_starts_at=now() - timedelta(hours=3), actor=_SYSTEM
+    await transitions.slot(session, delivery_id=delivery_id, slot_starts_at=start, actor=_SYSTEM)
+    await transitions.arrive(
+        session, delivery_id=delivery_id, actor=_SYSTEM, at=start + timedelta(minutes=5)
     )
-    await transitions.arrive(session, delivery_id=delivery_id, actor=_SYSTEM)
     loaded = await transitions.load(
         session,
         delivery_id=delivery_id,
         loaded_quantity=LOADED_KG,
         actor=_SYSTEM,
+        at=start + timedelta(minutes=45),
         ticket="WB-0415",
     )
     await eventlog.append(
@@ -201,7 +214,39 @@ async def _through_the_mill(session: AsyncSession, delivery_id: uuid.UUID) -> No
         audience=parties(loaded),
         actor=_SYSTEM,
     )
-    await transitions.depart(session, delivery_id=delivery_id, actor=_SYSTEM)
+    await transitions.depart(
+        session, delivery_id=delivery_id, actor=_SYSTEM, at=start + timedelta(minutes=55)
+    )
+
+
+async def _drive(
+    session: AsyncSession, dispatcher: Principal, vehicle_id: uuid.UUID, left_at: datetime
+) -> None:
+    """The truck's tracker: registered on the vehicle, with a fix a minute on the road from
+    the mill to the bakery (two hours), as ingest would have stored them."""
+    device, _ = await devices.register_device(
+        session,
+        principal=dispatcher,
+        data=DeviceCreate(name=f"{PLATE} tracker", vehicle_id=vehicle_id),
+    )
+    legs = list(pairwise(ROUTE))
+    minutes = 120
+    rows = []
+    for minute in range(minutes + 1):
+        along = minute / minutes * len(legs)
+        index = min(int(along), len(legs) - 1)
+        share = along - index
+        (lat0, lon0), (lat1, lon1) = legs[index]
+        ping = Ping(
+            device_key=str(device.id),
+            recorded_at=left_at + timedelta(minutes=minute),
+            lat=lat0 + (lat1 - lat0) * share,
+            lon=lon0 + (lon1 - lon0) * share,
+            speed_mps=0.0 if minute == minutes else 19.0,
+            accuracy_m=5.0,
+        )
+        rows.append(to_row(device.number, ping))
+    await positions.insert_positions(session, rows)
 
 
 def _stamp(minutes_ago: int) -> Stamp:
@@ -224,7 +269,7 @@ async def _receive(
             data=signature_png(),
             declared_size=None,
             purpose=FilePurpose.SIGNATURE,
-            captured_at=now() - timedelta(minutes=5),
+            captured_at=now() - timedelta(minutes=82),
             lat=BAKERY[0],
             lon=BAKERY[1],
         )
@@ -234,9 +279,9 @@ async def _receive(
         principal=driver,
         delivery_id=delivery_id,
         data=ReceiptCreate(
-            arrival=_stamp(55),
-            unloading_started=_stamp(45),
-            unloading_ended=_stamp(10),
+            arrival=_stamp(124),
+            unloading_started=_stamp(115),
+            unloading_ended=_stamp(80),
             received_quantity=RECEIVED_KG,
             unit=QuantityUnit.KG,
             condition=Condition.GOOD,

@@ -165,6 +165,51 @@ async def _unexpected(request: Request, error: Exception) -> Response:
     )
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem document; ``errors`` names each bad field of a 422.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "loc", "msg", "type"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def document_problems(document: dict[str, Any]) -> None:
+    """Say in the OpenAPI document what a 422 really is: problem+json, not FastAPI's default."""
+    document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    reference = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            invalid = (
+                operation.get("responses", {}).get("422") if isinstance(operation, dict) else None
+            )
+            if invalid is not None:
+                invalid["content"] = {PROBLEM_JSON: reference}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        document["components"]["schemas"].pop(unused, None)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the problem+json handlers."""
     app.add_exception_handler(DomainError, _domain_error)

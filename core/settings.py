@@ -86,6 +86,12 @@ class FilesSettings(BaseModel):
         "image/heif",
         "application/pdf",
     )
+    # An S3-compatible bucket instead of the directory (needs the s3 extra). Credentials are
+    # boto3's usual ones (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, a role).
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_prefix: str = ""
 
 
 class MarketSettings(BaseModel):

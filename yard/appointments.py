@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -45,7 +45,13 @@ from yard.calendar import (
 )
 from yard.enums import ACTIVE_APPOINTMENTS, AppointmentState, DockState
 from yard.events import on_delivery, on_plant
-from yard.exceptions import AppointmentNotFound, BookingRuleBroken, NoFreeDock, PlantNotFound
+from yard.exceptions import (
+    AppointmentNotFound,
+    BookingRuleBroken,
+    NoFreeDock,
+    PlantNotFound,
+    ScheduleConflict,
+)
 from yard.models import Appointment, Dock
 from yard.plants import Plant, own_plant, plant_of_site, require_operator
 from yard.scheduling import Appointment as Slot
@@ -65,6 +71,10 @@ from yard.scheduling import Dock as PlanDock
 
 SCHEDULABLE = frozenset({DeliveryState.AUTHORIZED, DeliveryState.SLOTTED})
 """Deliveries the yard may give a slot: a pass exists and the truck is not at the plant."""
+
+HOLDING_DOCKS = SCHEDULABLE | {DeliveryState.AT_PLANT}
+"""Deliveries whose slot still holds dock time: a cancelled or withdrawn delivery's slot, or
+one loaded already, is free for others."""
 
 SCHEDULE_TIME_LIMIT_S = 2.0
 RESLOT_TIME_LIMIT_S = 0.5
@@ -230,7 +240,7 @@ async def _scheduled_day(
         session,
         site_id=d.plant.site.id,
         day=d.day,
-        states=SCHEDULABLE | {DeliveryState.AT_PLANT},
+        states=HOLDING_DOCKS,
     )
     by_id = {str(dv.id): (dv, body) for dv, body in found}
     starts = d.origin
@@ -245,7 +255,8 @@ async def _scheduled_day(
     extra = await repository.deliveries_by_id(
         session, [a.delivery_id for a in booked if str(a.delivery_id) not in by_id]
     )
-    by_id.update({str(k): v for k, v in extra.items()})
+    by_id.update({str(k): v for k, v in extra.items() if v[0].state in HOLDING_DOCKS})
+    booked = [a for a in booked if str(a.delivery_id) in by_id]
     previous = {
         str(a.delivery_id): Slot(str(a.dock_id), minutes_from(d.origin, a.starts_at))
         for a in booked
@@ -325,6 +336,15 @@ def _same(current: Appointment, d: _Day, assignment: Assignment) -> bool:
     )
 
 
+async def _solve(solve: Callable[[], Plan]) -> Plan:
+    """Run the scheduler off the event loop; inputs it refuses become a 409."""
+    try:
+        return await asyncio.to_thread(solve)
+    except ValueError as error:
+        # e.g. two trucks at the plant whose kept appointments clash after a dock changed
+        raise ScheduleConflict(f"the day cannot be planned as it stands: {error}") from error
+
+
 async def schedule_day(
     session: AsyncSession,
     *,
@@ -341,9 +361,9 @@ async def schedule_day(
     d = await _day(session, plant, day)
     moment = now()
     plan_deliveries, by_id, previous = await _scheduled_day(session, d, moment=moment)
-    rules = SlotRules(slot_min=plant.yard.slot_min)
+    rules = SlotRules(slot_min=plant.yard.slot_min, capacity_per_slot=plant.yard.slot_capacity)
     docks = list(d.docks.values())
-    plan = await asyncio.to_thread(
+    plan = await _solve(
         lambda: schedule(
             docks=docks,
             deliveries=plan_deliveries,
@@ -412,13 +432,13 @@ async def revise_day(
         if str(k) in by_id
     }
     docks = list(d.docks.values())
-    plan = await asyncio.to_thread(
+    plan = await _solve(
         lambda: reslot(
             docks=docks,
             deliveries=plan_deliveries,
             current=current,
             eta_min=etas,
-            slots=SlotRules(slot_min=slot),
+            slots=SlotRules(slot_min=slot, capacity_per_slot=plant.yard.slot_capacity),
             time_limit_s=RESLOT_TIME_LIMIT_S,
         )
     )
@@ -504,9 +524,21 @@ async def book(
         ends=origin + timedelta(days=1),
         states=ACTIVE_APPOINTMENTS,
     )
-    others = await repository.deliveries_by_id(
-        session, [a.delivery_id for a in booked if a.delivery_id != delivery.id]
-    )
+    others = {
+        k: v
+        for k, v in (
+            await repository.deliveries_by_id(
+                session, [a.delivery_id for a in booked if a.delivery_id != delivery.id]
+            )
+        ).items()
+        if v[0].state in HOLDING_DOCKS
+    }
+    starting = sum(1 for a in booked if a.starts_at == starts_at and a.delivery_id in others)
+    if rules.slot_capacity is not None and starting >= rules.slot_capacity:
+        raise NoFreeDock(
+            f"{starting} loads start in that slot already, the plant's capacity: pick another",
+            code="slot_full",
+        )
     outside = True
     for dock_id, dock in sorted(d.docks.items(), key=lambda kv: d.stored_docks[kv[0]].name):
         held_here = [
@@ -621,6 +653,11 @@ async def sweep_no_shows(session: AsyncSession, *, actor: str = "system:yard") -
             continue
         if await repository.visit_of(session, found.delivery_id) is not None:
             continue
+        delivery = await deliveries.delivery(session, found.delivery_id)
+        if delivery is None or delivery.state not in SCHEDULABLE:
+            state = "gone" if delivery is None else delivery.state.value
+            await _cancel(session, found, reason=f"delivery_{state}", actor=actor)
+            continue
         day = day_of(found.starts_at, zone_of(plant.site.timezone))
         by_plant.setdefault((found.site_id, day), []).append(found)
     no_shows: list[uuid.UUID] = []
@@ -651,7 +688,7 @@ async def sweep_no_shows(session: AsyncSession, *, actor: str = "system:yard") -
                 reason="no_show",
                 actor=actor,
             )
-        except BookingRuleBroken:
+        except (BookingRuleBroken, ScheduleConflict):
             moved, left = [], {str(a.delivery_id) for a in missed}
         reslotted.extend(a.delivery_id for a in moved)
         for found in missed:

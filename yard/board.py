@@ -12,6 +12,7 @@ from accounts.models import Site
 from accounts.principal import Principal
 from dispatch.deliveries.models import OutboundDelivery
 from yard import repository
+from yard.appointments import SCHEDULABLE
 from yard.calendar import origin_of, zone_of
 from yard.enums import AppointmentState, BoardColumn, VisitState
 from yard.models import Appointment, Dock, PlantYard, Visit
@@ -56,9 +57,13 @@ async def board(
     start = origin_of(day, zone)
     end = origin_of(day + timedelta(days=1), zone)
     found = Board(site_id=plant.site.id, day=day)
-    for a in await repository.appointments_between(
+    booked = await repository.appointments_between(
         session, plant.site.id, starts=start, ends=end, states=(AppointmentState.BOOKED,)
-    ):
+    )
+    coming = await repository.deliveries_by_id(session, [a.delivery_id for a in booked])
+    for a in booked:
+        if a.delivery_id not in coming or coming[a.delivery_id][0].state not in SCHEDULABLE:
+            continue  # cancelled, or its pass withdrawn: not coming on this slot
         (found.en_route if a.on_the_way_at is not None else found.expected).append(a)
     visits = await repository.visits_arrived_between(session, plant.site.id, starts=start, ends=end)
     # trucks still at the plant from an earlier day stay on today's board

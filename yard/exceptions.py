@@ -63,3 +63,9 @@ class PassNotPresented(InvalidTransition):
     """The truck's pass was not verified at the gate, so it cannot be loaded out."""
 
     default_code = "pass_not_presented"
+
+
+class ScheduleConflict(Conflict):
+    """The day's fixed appointments cannot all stand together; free a dock and retry."""
+
+    default_code = "schedule_conflict"

@@ -40,6 +40,8 @@ class PlantYard(Keyed, Timestamped, Versioned, table=True):
     opening_hours: list[list[int] | None] = Field(default_factory=list, sa_type=JSONColumn)
     closed_days: list[str] = Field(default_factory=list, sa_type=JSONColumn)
     slot_min: int = 15
+    # loads that may start in one slot across the plant (gate and weighbridge); None: no limit
+    slot_capacity: int | None = None
     late_tolerance_min: int = 15
     # a called truck must reach its dock within this many minutes
     call_respond_min: int = 10

@@ -187,6 +187,55 @@ async def own_dock(
     return plant, found
 
 
+_DOCK_FIELDS = (
+    "name",
+    "products",
+    "bodies",
+    "hazardous",
+    "loading_rate_kg_per_min",
+    "fixed_duration_min",
+    "handling_min",
+    "changeover_min",
+)
+
+
+async def update_dock(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    site_id: uuid.UUID,
+    dock_id: uuid.UUID,
+    values: dict[str, Any],
+    version: int,
+) -> Dock:
+    """Change a dock's products, bodies or speed; owners and admins only. Slots already
+    given stay; the next scheduling run plans with the new figures."""
+    if principal.role not in MANAGERS:
+        raise RoleRequired("only the owner or an admin changes docks")
+    plant, found = await own_dock(session, principal=principal, site_id=site_id, dock_id=dock_id)
+    check_version(found.version, version)
+    merged = {k: values.get(k, getattr(found, k)) for k in _DOCK_FIELDS}
+    _check_dock(merged)
+    if merged["name"] != found.name and any(
+        d.name == merged["name"] for d in await repository.docks_of(session, plant.site.id)
+    ):
+        raise _invalid("name", "the plant has a dock of that name", "dock_name_taken")
+    for key, value in values.items():
+        setattr(found, key, value)
+    found.updated_at = now()
+    session.add(found)
+    await session.flush()
+    await on_plant(
+        session,
+        site_id=plant.site.id,
+        operator_id=plant.site.organization_id,
+        kind="yard.dock_changed",
+        payload={"dock_id": str(found.id), "changed": sorted(values)},
+        actor=principal.actor,
+    )
+    return found
+
+
 async def set_dock_blocked(
     session: AsyncSession,
     *,

@@ -23,6 +23,9 @@ Labels = Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Fi
 class PlantYardUpdate(Strict):
     """A plant's yard settings; a first setup needs ``gate_code`` and ``opening_hours``.
 
+    ``slot_capacity``: how many loads may start in one slot across the plant (what the gate
+    and the weighbridge pass), none for no limit.
+
     ``opening_hours``: seven entries, Monday first, ``[opens_min, closes_min]`` after local
     midnight or null when closed. ``gate_fence``: a GeoJSON Polygon (lon, lat) around the gate
     area. ``version`` guards an update against a stale read.
@@ -34,6 +37,7 @@ class PlantYardUpdate(Strict):
     ) = None
     closed_days: Annotated[list[date], Field(max_length=366)] | None = None
     slot_min: Annotated[int, Field(ge=5, le=240)] | None = None
+    slot_capacity: Annotated[int, Field(ge=1, le=1000)] | None = None
     late_tolerance_min: Annotated[int, Field(ge=0, le=240)] | None = None
     call_respond_min: Annotated[int, Field(ge=1, le=120)] | None = None
     booking_lead_min: Annotated[int, Field(ge=0, le=14 * 24 * 60)] | None = None
@@ -54,6 +58,7 @@ class PlantYardPublic(BaseModel):
     opening_hours: list[list[int] | None]
     closed_days: list[str]
     slot_min: int
+    slot_capacity: int | None
     late_tolerance_min: int
     call_respond_min: int
     booking_lead_min: int
@@ -75,6 +80,21 @@ class DockCreate(Strict):
     fixed_duration_min: Annotated[int, Field(gt=0, le=24 * 60)] | None = None
     handling_min: Annotated[int, Field(ge=0, le=240)] = 0
     changeover_min: Annotated[int, Field(ge=0, le=24 * 60)] = 0
+
+
+class DockUpdate(Strict):
+    """Change what a dock serves or how fast it loads; ``version`` from your last read. Set
+    ``loading_rate_kg_per_min`` or ``fixed_duration_min`` and null the other to switch."""
+
+    version: int
+    name: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    products: Labels | None = None
+    bodies: Labels | None = None
+    hazardous: bool | None = None
+    loading_rate_kg_per_min: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    fixed_duration_min: Annotated[int, Field(gt=0, le=24 * 60)] | None = None
+    handling_min: Annotated[int, Field(ge=0, le=240)] | None = None
+    changeover_min: Annotated[int, Field(ge=0, le=24 * 60)] | None = None
 
 
 class DockBlock(Strict):
@@ -355,3 +375,11 @@ class KpisPublic(BaseModel):
     on_time_rate: float | None
     appointments: int
     no_shows: int
+
+
+class VisitRecordPublic(BaseModel):
+    """A visit with its weight ticket and samples."""
+
+    visit: VisitPublic
+    ticket: WeightTicketPublic | None
+    samples: list[SamplePublic]

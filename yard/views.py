@@ -22,9 +22,10 @@ from yard.schemas import (
     QueuePlacePublic,
     SamplePublic,
     VisitPublic,
+    VisitRecordPublic,
     WeightTicketPublic,
 )
-from yard.visits import CallOutcome, GateCheckIn, QueuePlace
+from yard.visits import CallOutcome, GateCheckIn, QueuePlace, VisitRecord
 
 
 def plant_yard_public(found: PlantYard) -> PlantYardPublic:
@@ -148,3 +149,12 @@ def queue_place_public(found: QueuePlace) -> QueuePlacePublic:
 def kpis_public(found: DayKpis) -> KpisPublic:
     """A plant's KPIs."""
     return KpisPublic(**asdict(found))
+
+
+def visit_record_public(found: VisitRecord) -> VisitRecordPublic:
+    """A visit with its ticket and samples."""
+    return VisitRecordPublic(
+        visit=visit_public(found.visit),
+        ticket=None if found.ticket is None else ticket_public(found.ticket),
+        samples=[sample_public(s) for s in found.samples],
+    )

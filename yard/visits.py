@@ -894,3 +894,24 @@ async def sweep_lapsed_calls(session: AsyncSession, *, actor: str = "system:yard
                 session, plant, moved, "yard.call_lapsed", {"dock_id": str(dock_id)}, actor
             )
     return LapsedSweep(tuple(lapsed))
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    """A visit with its weight ticket (if weighed) and samples."""
+
+    visit: Visit
+    ticket: WeightTicket | None
+    samples: Sequence[Sample]
+
+
+async def visit_record(
+    session: AsyncSession, *, principal: Principal, visit_id: uuid.UUID
+) -> VisitRecord:
+    """A visit at one of the caller's plants, with its ticket and samples."""
+    _, found = await own_visit(session, principal=principal, visit_id=visit_id)
+    return VisitRecord(
+        visit=found,
+        ticket=await repository.ticket_of(session, found.id),
+        samples=await repository.samples_of(session, found.id),
+    )

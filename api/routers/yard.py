@@ -25,6 +25,7 @@ from yard.schemas import (
     DockCreate,
     DockPublic,
     DocksPublic,
+    DockUpdate,
     GateCheckInPublic,
     GateScan,
     GrossRequest,
@@ -38,6 +39,7 @@ from yard.schemas import (
     TareRequest,
     UnplannedArrival,
     VisitPublic,
+    VisitRecordPublic,
     WeightTicketPublic,
 )
 from yard.views import (
@@ -52,6 +54,7 @@ from yard.views import (
     sample_public,
     ticket_public,
     visit_public,
+    visit_record_public,
 )
 
 router = APIRouter(prefix="/v1/yard", tags=["yard"], route_class=TransactionalRoute)
@@ -103,6 +106,26 @@ async def add_dock(
         session, principal=principal, site_id=site_id, values=body.model_dump()
     )
     return dock_public(made)
+
+
+@router.patch("/plants/{site_id}/docks/{dock_id}")
+async def update_dock(
+    site_id: uuid.UUID,
+    dock_id: uuid.UUID,
+    body: DockUpdate,
+    principal: Writer,
+    session: SessionDep,
+) -> DockPublic:
+    """Change what a dock serves or how fast it loads."""
+    found = await plants.update_dock(
+        session,
+        principal=principal,
+        site_id=site_id,
+        dock_id=dock_id,
+        values=body.model_dump(exclude_unset=True, exclude={"version"}),
+        version=body.version,
+    )
+    return dock_public(found)
 
 
 @router.post("/plants/{site_id}/docks/{dock_id}/block")
@@ -278,6 +301,15 @@ async def get_visit(visit_id: uuid.UUID, principal: Reader, session: SessionDep)
     """A visit at your plant."""
     _, found = await visits.own_visit(session, principal=principal, visit_id=visit_id)
     return visit_public(found)
+
+
+@router.get("/visits/{visit_id}/record")
+async def get_visit_record(
+    visit_id: uuid.UUID, principal: Reader, session: SessionDep
+) -> VisitRecordPublic:
+    """A visit at your plant with its weight ticket and retained samples."""
+    found = await visits.visit_record(session, principal=principal, visit_id=visit_id)
+    return visit_record_public(found)
 
 
 @router.get("/plants/{site_id}/kpis")

@@ -58,6 +58,7 @@ def upgrade() -> None:
     sa.Column('opening_hours', core.types.JSONColumn, nullable=False),
     sa.Column('closed_days', core.types.JSONColumn, nullable=False),
     sa.Column('slot_min', sa.Integer(), nullable=False),
+    sa.Column('slot_capacity', sa.Integer(), nullable=True),
     sa.Column('late_tolerance_min', sa.Integer(), nullable=False),
     sa.Column('call_respond_min', sa.Integer(), nullable=False),
     sa.Column('booking_lead_min', sa.Integer(), nullable=False),

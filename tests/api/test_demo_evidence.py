@@ -60,7 +60,12 @@ class TestDemoEvidence:
         assert "result:  VALID" in capsys.readouterr().out
         with zipfile.ZipFile(io.BytesIO(bundle.content)) as archive:
             manifest = json.loads(archive.read("manifest.json"))
+            trail = json.loads(archive.read("attachments/trail.geojson"))
         assert [r["sha256"] for r in manifest["references"]] == [signature]
+        (feature,) = trail["features"]
+        coordinates = feature["geometry"]["coordinates"]
+        assert len(coordinates) > 100
+        assert coordinates[-1] == [10.082, 53.546]  # the bakery
         damaged = bytearray(bundle.content)
         damaged[damaged.index(b"23380")] ^= 0x01
         path.write_bytes(bytes(damaged))

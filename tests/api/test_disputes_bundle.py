@@ -69,7 +69,7 @@ async def disputed(
     said = await client.post(
         f"/v1/disputes/{dispute_id}/statements",
         headers=road.seller.headers,
-        json={"text": "Ticket WB-7 says otherwise."},
+        json={"text": "Ticket WB-7 says otherwise. <script>alert(1)</script>"},
     )
     assert said.status_code == 201
     return road, dispute_id, hashes
@@ -101,6 +101,7 @@ class TestDisputeBundle:
             weighing = json.loads(archive.read("attachments/weighbridge.json"))
             found = json.loads(archive.read("attachments/disputes.json"))
             summary = archive.read("summary.html").decode()
+            page = archive.read("attachments/delivery.html").decode()
         assert {
             "attachments/trail.geojson",
             "attachments/weighbridge.json",
@@ -117,6 +118,15 @@ class TestDisputeBundle:
         assert [w["kind"] for w in weighing] == ["delivery.loaded"]
         assert found[0]["reasons"] == ["short_delivery"]
         assert [s["party"] for s in found[0]["statements"]] == ["seller"]
+        for fact in (
+            "Rapid Haulage",
+            "short_delivery",
+            str(road.loaded_quantity - 900),
+            "Ticket WB-7 says otherwise. &lt;script&gt;",
+            *hashes,
+        ):
+            assert fact in page, fact
+        assert "<script>" not in page
         assert "receipt.recorded" in summary
         assert "dispute.opened" in summary
         same = await client.get(

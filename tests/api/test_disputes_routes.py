@@ -4,6 +4,7 @@ step is in the delivery's log."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -221,3 +222,30 @@ class TestDisputeRefusals:
         assert response.status_code == 422
         assert response.json()["errors"][0]["loc"] == ["body", "files", 0]
         assert (await state_of(client, road, dispute_id))["statements"] == []
+
+
+class TestOpeningRace:
+    async def test_two_parties_opening_at_once_make_one_dispute(
+        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
+    ) -> None:
+        road = await on_the_road(client, database)
+        received = await client.post(
+            f"/v1/deliveries/{road.id}/receipt",
+            headers=road.buyer.headers,
+            json=receipt_body(road.loaded_quantity),
+        )
+        assert received.json()["dispute_id"] is None
+
+        def opening(reason: str) -> dict[str, Any]:
+            return {"delivery_id": road.id, "reasons": [reason], "statement": {"text": reason}}
+
+        answers = await asyncio.gather(
+            client.post("/v1/disputes", headers=road.buyer.headers, json=opening("damage")),
+            client.post("/v1/disputes", headers=road.seller.headers, json=opening("late")),
+        )
+        assert sorted(a.status_code for a in answers) == [201, 409]
+        listed = await client.get(
+            "/v1/disputes", headers=road.carrier_headers, params={"state": "open"}
+        )
+        assert listed.json()["count"] == 1
+        assert (await kinds(client, road)).count("dispute.opened") == 1

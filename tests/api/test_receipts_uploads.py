@@ -191,3 +191,17 @@ class TestRefusedUploads:
         assert half.status_code == 422
         assert stored_files(settings) == []
         assert await listed(client, road) == 0
+
+    async def test_a_retried_upload_with_its_key_is_answered_the_same(
+        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
+    ) -> None:
+        road = await on_the_road(client, database)
+        headers = {**road.buyer.headers, "Idempotency-Key": "photo-1"}
+        first = await upload(client, road.id, headers, png(6))
+        again = await upload(client, road.id, headers, png(6))
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.headers.get("Idempotent-Replayed") == "true"
+        assert again.json() == first.json()
+        other = await upload(client, road.id, headers, png(8))
+        assert other.status_code == 422  # the same key for another file is a client error
+        assert await listed(client, road) == 1

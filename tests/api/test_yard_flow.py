@@ -54,14 +54,13 @@ class TestOneTruck:
         assert docked.status_code == 200, docked.text
         planned = world.pickup.deliveries[index]["quantity"]
         clock.advance(minutes=35)
-        weigh_out = {
-            "json": {"weight_kg": 14_000 + planned - 40, "seal_numbers": ["S-1001", "S-1002"]},
-            "headers": {**world.clerk, "Idempotency-Key": "weigh-out-1"},
-        }
-        gross = await client.post(f"/v1/yard/visits/{visit['id']}/gross", **weigh_out)
+        path = f"/v1/yard/visits/{visit['id']}/gross"
+        body = {"weight_kg": 14_000 + planned - 40, "seal_numbers": ["S-1001", "S-1002"]}
+        retry = {**world.clerk, "Idempotency-Key": "weigh-out-1"}
+        gross = await client.post(path, headers=retry, json=body)
         assert gross.status_code == 200, gross.text
         # the tablet's retry is answered the same, and nothing is weighed or used up twice
-        retried = await client.post(f"/v1/yard/visits/{visit['id']}/gross", **weigh_out)
+        retried = await client.post(path, headers=retry, json=body)
         assert retried.headers.get("Idempotent-Replayed") == "true"
         assert retried.json() == gross.json()
         ticket = gross.json()
@@ -73,6 +72,10 @@ class TestOneTruck:
             json={"sample_code": "SMP-1", "retention_location": "Lab shelf 4", "lab": "SGS"},
         )
         assert sample.status_code == 201, sample.text
+        record = await client.get(f"/v1/yard/visits/{visit['id']}/record", headers=world.clerk)
+        assert record.json()["ticket"]["number"] == ticket["number"]
+        assert [s["sample_code"] for s in record.json()["samples"]] == ["SMP-1"]
+        assert record.json()["samples"][0]["lab"] == "SGS"
         clock.advance(minutes=5)
         left = await client.post(f"/v1/yard/visits/{visit['id']}/leave", headers=world.clerk)
         assert left.status_code == 200, left.text

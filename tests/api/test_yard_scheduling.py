@@ -78,6 +78,15 @@ class TestScheduleDay:
         )
         assert deliveries.json()["count"] == len(placed)
 
+    async def test_the_gates_capacity_spreads_the_starts(
+        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
+    ) -> None:
+        world = await yard_world(client, database, slot_capacity=1)
+        plan = await schedule(client, world)
+        starts = [a["starts_at"] for a in plan["appointments"]]
+        assert len(starts) == 2
+        assert len(set(starts)) == 2
+
     async def test_a_load_no_dock_can_take_stays_unscheduled(
         self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
     ) -> None:
@@ -85,6 +94,36 @@ class TestScheduleDay:
         plan = await schedule(client, world)
         assert plan["appointments"] == []
         assert sorted(plan["unscheduled"]) == sorted(world.delivery_ids(world.day))
+
+    async def test_a_dock_changed_to_serve_the_load_takes_it_next_run(
+        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
+    ) -> None:
+        world = await yard_world(client, database, docks={"Bag bay": BAGS})
+        bay = world.docks["Bag bay"]
+        path = f"/v1/yard/plants/{world.site_id}/docks/{bay['id']}"
+        both = {"version": bay["version"], "loading_rate_kg_per_min": 900}
+        refused = await client.patch(path, headers=world.operator, json=both)
+        assert refused.status_code == 422  # a rate and a fixed duration at once
+        clerk = await client.patch(
+            path, headers=world.clerk, json={"version": bay["version"], "hazardous": True}
+        )
+        assert clerk.status_code == 403
+        changed = await client.patch(
+            path,
+            headers=world.operator,
+            json={
+                "version": bay["version"],
+                "products": ["sugar 25 kg bags", "sugar EU2"],
+                "bodies": ["curtainsider", "silo"],
+            },
+        )
+        assert changed.status_code == 200, changed.text
+        stale = await client.patch(
+            path, headers=world.operator, json={"version": bay["version"], "hazardous": True}
+        )
+        assert (stale.status_code, stale.json()["code"]) == (409, "stale_version")
+        plan = await schedule(client, world)
+        assert {a["dock_id"] for a in plan["appointments"]} == {bay["id"]}
 
     async def test_another_plants_operator_cannot_schedule_it(
         self, client: httpx.AsyncClient, database: Database, clock: FrozenClock

@@ -111,6 +111,49 @@ class TestCarrierBooking:
         assert (await _book(client, world, second, world.at(10, 45))).status_code == 200
 
 
+class TestSlotCapacity:
+    async def test_a_plant_that_starts_one_load_per_slot_refuses_a_second(
+        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
+    ) -> None:
+        world = await yard_world(client, database, slot_capacity=1)
+        first, second = world.delivery_ids(world.day)
+        assert (await _book(client, world, first, world.at(10))).status_code == 200
+        full = await _book(client, world, second, world.at(10))
+        assert (full.status_code, full.json()["code"]) == (409, "slot_full")
+        # the other silo is free a slot later
+        assert (await _book(client, world, second, world.at(10, 15))).status_code == 200
+
+
+class TestCancelledDeliveries:
+    async def test_a_cancelled_deliverys_slot_is_free_and_no_no_show(
+        self, client: httpx.AsyncClient, database: Database, clock: FrozenClock
+    ) -> None:
+        world = await yard_world(client, database, docks={"Silo 1": None})
+        first, second = world.delivery_ids(world.day)
+        assert (await _book(client, world, first, world.at(10))).status_code == 200
+        taken = await _book(client, world, second, world.at(10))
+        assert taken.json()["code"] == "no_free_dock"
+        current = await client.get(f"/v1/deliveries/{first}", headers=world.pickup.carrier)
+        cancelled = await client.post(
+            f"/v1/deliveries/{first}/cancel",
+            headers=world.pickup.carrier,
+            json={"version": current.json()["version"], "reason": "truck broke down"},
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        assert (await _book(client, world, second, world.at(10))).status_code == 200
+        day = {"day": world.day.isoformat()}
+        board = await client.get(
+            f"/v1/yard/plants/{world.site_id}/board", headers=world.clerk, params=day
+        )
+        assert [a["delivery_id"] for a in board.json()["columns"]["expected"]] == [second]
+        clock.set(world.at(10, 20))
+        async with database.transaction() as session:
+            swept = await sweep_no_shows(session)
+        assert [str(d) for d in swept.no_shows] == [second]
+        gone = await _appointment(client, world, first)
+        assert (gone["state"], gone["no_shows"]) == ("cancelled", 0)
+
+
 class TestLateTrucks:
     async def test_a_truck_late_past_the_tolerance_is_reslotted(
         self, client: httpx.AsyncClient, database: Database, clock: FrozenClock

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 
 from core.settings import Environment, SecuritySettings, Settings, WebSettings
 from tests.api.live_server import serving
@@ -66,14 +66,20 @@ async def server(app: Any) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
+async def playwright() -> AsyncIterator[Playwright]:
+    """Playwright's driver for the run."""
+    async with async_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
     """One headless Chromium for the run."""
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        await launched.close()
+    launched = await playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    )
+    yield launched
+    await launched.close()
 
 
 @dataclass
@@ -93,7 +99,8 @@ class Tab:
         await self.page.wait_for_url(f"{self.base_url}{path}", timeout=WAIT_MS)
 
 
-async def _open(browser: Browser, server: str, **options: Any) -> AsyncIterator[Tab]:
+async def open_tab(browser: Browser, server: str, **options: Any) -> AsyncIterator[Tab]:
+    """A fresh browser context and page; after use, fails if a page script threw."""
     context: BrowserContext = await browser.new_context(**options)
     page = await context.new_page()
     page.set_default_timeout(WAIT_MS)
@@ -109,14 +116,14 @@ async def _open(browser: Browser, server: str, **options: Any) -> AsyncIterator[
 @pytest.fixture
 async def tab(browser: Browser, server: str) -> AsyncIterator[Tab]:
     """A fresh desktop browser tab; the test fails if a page script throws."""
-    async for opened in _open(browser, server, viewport={"width": 1280, "height": 800}):
+    async for opened in open_tab(browser, server, viewport={"width": 1280, "height": 800}):
         yield opened
 
 
 @pytest.fixture
 async def phone(browser: Browser, server: str) -> AsyncIterator[Tab]:
     """A fresh phone-sized tab (touch, small screen, high density)."""
-    async for opened in _open(
+    async for opened in open_tab(
         browser,
         server,
         viewport={"width": 390, "height": 844},

@@ -105,7 +105,7 @@ class TestShipmentsOnTheMap:
         assert after["y"] < before["y"] - 5  # north, towards the plant: up the screen
         await item.click()
         await page.wait_for_selector(f"#detail[data-shipment='{made.id}']")
-        assert await page.locator("#timeline li").count() >= 2
+        await page.wait_for_selector("#timeline li:nth-child(2)")
         assert "assigned" in (await page.inner_text("#timeline")).lower()
 
     async def test_another_buyer_sees_no_shipment_of_others(

@@ -6,7 +6,7 @@ import httpx
 
 from core.clock import FrozenClock
 from tests.browser.conftest import Tab
-from tests.dispatch.market_factory import SUGAR_T, carrier, post_offer, trade
+from tests.dispatch.market_factory import SUGAR_T, auction, carrier, post_offer, trade
 from tests.helpers import bearer
 
 
@@ -72,3 +72,31 @@ class TestLoadBoard:
 
         await page.wait_for_selector(f"tr.gone[data-offer='{offer['id']}']")
         assert await row.locator("button.grab").count() == 0
+
+    async def test_a_bid_on_an_auction_stands_and_a_bad_one_changes_nothing(
+        self, client: httpx.AsyncClient, clock: FrozenClock, tab: Tab
+    ) -> None:
+        deal = await trade(client)
+        haulier = await carrier(client, "Rapid Haulage")
+        offer = await auction(client, deal.seller, deal.order_id)
+        page = tab.page
+        await tab.sign_in_with_token(haulier.dispatcher_token, "/app/loads")
+        row = page.locator(f"tr[data-offer='{offer['id']}']")
+        await row.locator("button.bid").wait_for()
+
+        await row.locator("input").fill("-3")
+        await row.locator("button.bid").click()
+        await page.wait_for_selector("#notice[data-kind='bad']:not([hidden])")
+        mine = await client.get(
+            f"/v1/market/offers/{offer['id']}/bids", headers=bearer(haulier.dispatcher_token)
+        )
+        assert mine.json()["data"] == []
+
+        await row.locator("input").fill("17.25")
+        await row.locator("button.bid").click()
+        await page.wait_for_selector("#notice[data-kind='good']:not([hidden])")
+        mine = await client.get(
+            f"/v1/market/offers/{offer['id']}/bids", headers=bearer(haulier.dispatcher_token)
+        )
+        [bid] = mine.json()["data"]
+        assert (bid["rate_cents"], bid["state"]) == (1725, "active")

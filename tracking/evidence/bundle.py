@@ -9,6 +9,7 @@ builder for every ``delivery:…`` subject when this module is imported.
                                   their seq and hash to find them in chain.jsonl
     attachments/receipt.json      the receipt, as recorded
     attachments/disputes.json     the disputes and every statement
+    attachments/delivery.html     all of it as one readable page
     references                    every evidence file (photos, signature, documents) by
                                   SHA-256, size and type: the arbitrator asks the parties for
                                   the bytes and checks them against the hash
@@ -35,7 +36,9 @@ from dispatch.deliveries import repository as delivery_rows
 from dispatch.deliveries.events import delivery_subject, parties
 from dispatch.deliveries.models import OutboundDelivery
 from tracking.evidence import repository
+from tracking.evidence.models import Dispute, DisputeStatement
 from tracking.evidence.service import receipt_payload
+from tracking.evidence.summary import render_delivery_page
 from tracking.positions import repository as positions
 from tracking.positions.codec import to_ping
 from tracking.trails import trail_feature
@@ -134,8 +137,8 @@ async def delivery_evidence(
             )
         )
     found = await repository.disputes_of_delivery(session, delivery.id)
+    statements = await repository.statements_of(session, [d.id for d in found])
     if found:
-        statements = await repository.statements_of(session, [d.id for d in found])
         contributions.append(
             Attachment(
                 "disputes.json",
@@ -144,23 +147,40 @@ async def delivery_evidence(
                 "the disputes and their statements",
             )
         )
-    for index, item in enumerate(
-        await repository.evidence_files(session, delivery_id=delivery.id), start=1
-    ):
-        suffix = item.media_type.rsplit("/", 1)[-1]
-        contributions.append(
-            Reference(
-                f"{item.purpose.value}-{index}.{suffix}",
-                item.sha256,
-                item.size_bytes,
-                item.media_type,
-                f"{item.purpose.value} uploaded {item.received_at.isoformat()}",
-            )
+    files = [
+        (f"{item.purpose.value}-{index}.{item.media_type.rsplit('/', 1)[-1]}", item)
+        for index, item in enumerate(
+            await repository.evidence_files(session, delivery_id=delivery.id), start=1
         )
+    ]
+    contributions.append(
+        Attachment(
+            "delivery.html",
+            "text/html",
+            render_delivery_page(
+                delivery=delivery,
+                names=await repository.organization_names(session, parties(delivery)),
+                receipt=receipt,
+                disputes=[(d, statements[d.id]) for d in found],
+                files=files,
+            ),
+            "the delivery's evidence, readable: loaded and received, seals, disputes, files",
+        )
+    )
+    contributions.extend(
+        Reference(
+            name,
+            item.sha256,
+            item.size_bytes,
+            item.media_type,
+            f"{item.purpose.value} uploaded {item.received_at.isoformat()}",
+        )
+        for name, item in files
+    )
     return contributions
 
 
-def _dispute(dispute: Any, statements: Sequence[Any]) -> dict[str, Any]:
+def _dispute(dispute: Dispute, statements: Sequence[DisputeStatement]) -> dict[str, Any]:
     return {
         "dispute_id": str(dispute.id),
         "state": dispute.state.value,

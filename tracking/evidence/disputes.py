@@ -113,6 +113,8 @@ async def list_disputes(
             for d in reversed(await repository.disputes_of_delivery(session, delivery.id))
             if state is None or d.state == state
         ][:limit]
+    elif principal.role == Role.DRIVER and principal.membership_id is None:
+        found = []
     else:
         found = await repository.disputes_for(
             session,

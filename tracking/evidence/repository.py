@@ -10,6 +10,7 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.models import Organization
 from dispatch.deliveries.models import OutboundDelivery
 from tracking.devices.models import Device
 from tracking.evidence.enums import DisputeState
@@ -155,3 +156,13 @@ async def trail_devices(
         .order_by(col(Device.number))
     )
     return list((await session.exec(statement)).all())
+
+
+async def organization_names(
+    session: AsyncSession, organization_ids: Sequence[uuid.UUID]
+) -> dict[str, str]:
+    """Organization names by id (as text), for pages people read."""
+    statement = select(Organization.id, Organization.name).where(
+        col(Organization.id).in_(list(organization_ids))
+    )
+    return {str(org_id): name for org_id, name in (await session.exec(statement)).all()}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from tracking.evidence.enums import DisputeReason
 from tracking.evidence.models import Dispute, DisputeStatement, EvidenceFile, Receipt
 from tracking.evidence.schemas import (
     DisputePublic,
@@ -26,7 +28,7 @@ def _stamp(raw: dict[str, Any]) -> StampPublic:
     return StampPublic.model_validate(raw)
 
 
-def receipt_public(row: Receipt, dispute_id: Any = None) -> ReceiptPublic:
+def receipt_public(row: Receipt, dispute_id: uuid.UUID | None = None) -> ReceiptPublic:
     """A receipt as parties see it."""
     return ReceiptPublic(
         id=row.id,
@@ -50,7 +52,7 @@ def receipt_public(row: Receipt, dispute_id: Any = None) -> ReceiptPublic:
         signature_sha256=row.signature_sha256,
         photos=list(row.photos),
         measurements=[MeasurementPublic.model_validate(m) for m in row.measurements],
-        reasons=list(row.reasons),  # type: ignore[arg-type]
+        reasons=[DisputeReason(r) for r in row.reasons],
         dispute_id=dispute_id,
     )
 
@@ -68,7 +70,7 @@ def dispute_public(row: Dispute, statements: Sequence[DisputeStatement]) -> Disp
         delivery_id=row.delivery_id,
         receipt_id=row.receipt_id,
         state=row.state,
-        reasons=list(row.reasons),  # type: ignore[arg-type]
+        reasons=[DisputeReason(r) for r in row.reasons],
         details=dict(row.details),
         opened_by=row.opened_by,
         opened_at=row.created_at,

@@ -138,7 +138,8 @@ export function follow(path, onMessage, { onOpen, onDown, auth = true } = {}) {
         }
       } catch (error) {
         if (stopped) return;
-        if (error instanceof Problem && [401, 403, 404, 410].includes(error.status)) {
+        // A refusal (bad link, wrong account, missing parameter) will not change by retrying.
+        if (error instanceof Problem && error.status >= 400 && error.status < 500 && ![408, 429].includes(error.status)) {
           if (onDown) onDown(error);
           return;
         }

@@ -47,7 +47,7 @@ function showNext(delivery) {
 }
 
 function passState(found) {
-  const window = `valid ${when(found.not_before)} – ${clock(found.expires_at)}`;
+  const window = `valid ${when(found.not_before)} – ${when(found.expires_at)}`;
   if (found.state === "issued") return `Ready for the gate · ${window}`;
   if (found.state === "presented") return `Checked in at ${clock(found.presented_at)}`;
   return found.state;

@@ -190,7 +190,7 @@ async function loadSites(map) {
     L.marker([site.lat, site.lon], {
       icon: L.divIcon({ className: "site-icon", iconSize: [14, 14] }),
       title: site.name,
-    }).addTo(map).bindTooltip(site.name);
+    }).addTo(map).bindTooltip(el("span", {}, site.name)); // an element: names are text, never HTML
   }
 }
 

@@ -157,7 +157,7 @@ function dockCard(dock, plantId) {
 }
 
 function callButton(dock, plantId) {
-  const button = el("button", { type: "button", class: "call" }, "Call next");
+  const button = el("button", { type: "button", class: "call-next" }, "Call next");
   button.addEventListener("click", () => act(
     button,
     () => post(`/v1/yard/plants/${plantId}/docks/${dock.id}/call`),
