@@ -18,7 +18,7 @@ from websockets.exceptions import InvalidStatus
 from core.clock import FrozenClock, now
 from core.settings import Settings
 from tests.api.live_server import serving
-from tests.helpers import signup
+from tests.helpers import add_member, bearer, signup
 from tests.tracking.shipment_factory import (
     PLANT_FRAME,
     Shipment,
@@ -128,6 +128,23 @@ class TestWebsocket:
             async with connect(f"ws://{server}/v1/live/shipments"):
                 pass
         assert refused.value.response.status_code == 401
+
+    async def test_a_driver_watches_only_a_shipment_they_drive(
+        self, server: str, tracked: Shipment, client: httpx.AsyncClient
+    ) -> None:
+        url = f"ws://{server}/v1/live/shipments"
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url, additional_headers=tracked.driver.headers):
+                pass
+        assert refused.value.response.status_code == 422
+        mine = f"{url}?shipment_id={tracked.id}"
+        async with connect(mine, additional_headers=tracked.driver.headers) as ws:
+            assert (await next_of(ws, "snapshot"))["shipments"][0]["id"] == tracked.id
+        _, other = await add_member(client, tracked.deal.carrier.org, "driver")
+        with pytest.raises(InvalidStatus) as theirs:
+            async with connect(mine, additional_headers=bearer(other)):
+                pass
+        assert theirs.value.response.status_code == 404
 
     async def test_a_reconnecting_client_catches_up_from_its_last_seq(
         self, client: httpx.AsyncClient, app: Any, server: str, tracked: Shipment

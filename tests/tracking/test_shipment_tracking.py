@@ -10,12 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.bus import MemoryBus
 from core.clock import FrozenClock, now
 from core.database import Database
+from core.errors import Conflict
 from core.settings import Settings
+from dispatch.deliveries.models import OutboundDelivery
 from tests.dispatch.delivery_factory import driver
 from tests.helpers import register_device
 from tests.tracking.shipment_factory import (
@@ -155,6 +158,26 @@ class TestGeofences:
         (arrived,) = events_of(found, "shipment.arrived_plant")
         assert arrived["payload"]["at"] == (start + timedelta(minutes=6)).isoformat()
         assert [c["delivery_id"] for c in calls] == [uuid.UUID(tracked.id)]
+
+    async def test_a_check_in_the_gate_refuses_keeps_the_arrival(
+        self, client: httpx.AsyncClient, app: Any, tracked: Shipment
+    ) -> None:
+        async def refuse(
+            session: AsyncSession, *, delivery_id: uuid.UUID, at: datetime, lat: float, lon: float
+        ) -> None:
+            await session.exec(update(OutboundDelivery).values(trip_no=99))  # to be undone
+            raise Conflict("the gate is closed", code="gate_closed")
+
+        app.state.runtime.tracking.tracker.hooks.register_check_in(refuse)
+        start = now() - timedelta(minutes=10)
+        gate = [ping(k, start + timedelta(minutes=k), PLANT_FRAME, 0, -50) for k in range(5)]
+        await send(client, app, tracked.device, gate)
+        found = await shipment_events(client, tracked, tracked.deal.deal.seller.headers)
+        assert _kinds(found).count("shipment.arrived_plant") == 1
+        delivery = (
+            await client.get(f"/v1/deliveries/{tracked.id}", headers=tracked.deal.carrier.headers)
+        ).json()
+        assert delivery["trip_no"] != 99
 
     async def test_with_the_yards_gate_fence_arrival_checks_the_truck_in(
         self,

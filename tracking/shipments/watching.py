@@ -10,16 +10,19 @@ signed event log, addressed to its parties, and from there onto the shipment str
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.models import Site
 from core import eventlog
+from core.errors import DomainError
 from dispatch.deliveries import repository as deliveries
 from dispatch.deliveries import transitions
 from dispatch.deliveries.enums import DeliveryState
@@ -37,6 +40,8 @@ from tracking.shipments.places import destination_fence, plant_fence
 from tracking.shipments.policy import ShipmentPolicy
 from tracking.shipments.resolver import TRACKED_STATES
 from tracking.stops import StopEventKind, StopState, update_stop
+
+log = logging.getLogger(__name__)
 
 ACTOR: Final = "system:tracking"
 
@@ -192,10 +197,7 @@ async def _apply_fences(
             },
         )
         if kind == kinds.ARRIVED_PLANT and hooks.check_in is not None:
-            await hooks.check_in(
-                session, delivery_id=batch.delivery.id, at=event.at, lat=fix.lat, lon=fix.lon
-            )
-            await session.refresh(batch.delivery)
+            await _check_in(session, batch, hooks, at=event.at, lat=fix.lat, lon=fix.lon)
         elif kind == kinds.DEPARTED_PLANT and batch.delivery.state == DeliveryState.LOADED:
             # A loaded truck leaving the plant is on its way: the delivery says so too.
             batch.delivery = await transitions.depart(
@@ -204,6 +206,31 @@ async def _apply_fences(
             batch.events.append("delivery.departed")
     batch.state["fences"] = states[key].to_dict()
     return states[key].inside()
+
+
+async def _check_in(
+    session: AsyncSession,
+    batch: _Batch,
+    hooks: ShipmentHooks,
+    *,
+    at: datetime,
+    lat: float,
+    lon: float,
+) -> None:
+    # A savepoint: a check-in the gate refuses or fails must not take the arrival with it.
+    assert hooks.check_in is not None
+    number = batch.delivery.number
+    try:
+        async with session.begin_nested():
+            await hooks.check_in(session, delivery_id=batch.delivery.id, at=at, lat=lat, lon=lon)
+    except DomainError as error:
+        log.info("delivery %s not checked in on arrival: %s", number, error)
+    except SQLAlchemyError:
+        log.exception("checking delivery %s in on arrival failed", number)
+    # The check-in may have moved the delivery; a rolled-back one leaves the rows expired.
+    await session.refresh(batch.delivery)
+    if batch.track in session and not session.is_modified(batch.track):
+        await session.refresh(batch.track)
 
 
 async def _apply_stops(
