@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from accounts.tokens import TokenCache
@@ -23,6 +24,7 @@ from api.routers import (
     accounts,
     auth,
     deliveries,
+    disputes,
     events,
     fleet,
     grants,
@@ -31,9 +33,14 @@ from api.routers import (
     market,
     market_feed,
     orders,
+    pages,
     passes,
     plans,
+    receipts,
+    shipments,
     tracking,
+    yard,
+    yard_driver,
 )
 from api.runtime import Runtime
 from api.sweeper import sweep_forever
@@ -43,6 +50,7 @@ from core.settings import Settings, get_settings
 from core.signing import key_ring_from_settings
 from dispatch.deliveries.solver import Solver, SplitSolver
 from tracking.runtime import TrackingRuntime
+from yard.visits import check_in_by_geofence
 
 DESCRIPTION = """
 Dispatch and tracking for bulk B2B freight: a load market carriers grab from, fleet splits,
@@ -126,6 +134,8 @@ def create_app(
                 burst=settings.tracking.ingest_burst,
             ),
         )
+        # A truck proven at its plant's gate is checked in there, in the arrival's transaction.
+        tracking_runtime.tracker.hooks.register_check_in(check_in_by_geofence)
         await tracking_runtime.start()
         sweeper = None
         if sweep:
@@ -171,7 +181,15 @@ def create_app(
     app.ingest_stack = RequestIdMiddleware(
         BodyLimitMiddleware(app.ingest, max_bytes=settings.limits.max_body_bytes)
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.limits.max_body_bytes,
+        by_prefix={
+            receipts.UPLOAD_PREFIX: max(
+                settings.limits.max_body_bytes, settings.files.max_upload_bytes
+            )
+        },
+    )
     app.add_middleware(RequestIdMiddleware)
     for router in (
         health.router,
@@ -186,10 +204,18 @@ def create_app(
         deliveries.router,
         tracking.router,
         live.router,
+        shipments.router,
         grants.router,
         passes.router,
+        yard.router,
+        yard_driver.router,
+        yard_driver.live_router,
+        receipts.router,
+        disputes.router,
+        pages.router,
     ):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     _document_ingest(app)
     return app
 

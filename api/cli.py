@@ -20,6 +20,7 @@ from api.logs import configure_logging
 from core.bundle import BundleCheck, verify_bundle
 from core.clock import now
 from core.database import Database
+from core.files import open_file_store
 from core.settings import Settings, get_settings
 from core.signing import ensure_dev_key_file, key_ring_from_settings
 from dispatch.authorizations.keys import retired_keys_setting, rotate_for_passes
@@ -131,7 +132,7 @@ def demo(settings: Settings, *, host: str, port: int) -> None:
         database = Database(url, settings.database, key_ring=key_ring_from_settings(settings))
         try:
             await upgrade(database.engine)
-            made = await seed(database)
+            made = await seed(database, files=open_file_store(settings))
             return made, await seed_fleet(database, made)
         finally:
             await database.dispose()
@@ -140,6 +141,7 @@ def demo(settings: Settings, *, host: str, port: int) -> None:
     base_url = f"http://{host}:{port}"
     _print_accounts(accounts, base_url)
     _print_fleet(accounts, trucks, base_url)
+    _print_pages(accounts, base_url)
     drive_in_background(base_url, trucks)
     serve(settings, host=host, port=port, workers=1, apply_migrations=False)
 
@@ -223,6 +225,27 @@ def _print_fleet(
     print(f'  curl -N "{base_url}/v1/live/positions/sse?access_token={dispatcher.token}"')
     print("or over a websocket at")
     print(f"  {base_url.replace('http', 'ws', 1)}/v1/live/positions?access_token=<token>")
+    buyer = next(a for a in accounts if a.organization == "Acme Foods" and a.role == "owner")
+    if any(truck.shipment_id is not None for truck in trucks):
+        print("The buyer's shipments: positions, ETAs, arrivals (one truck is on its way):")
+        print(f'  curl -N "{base_url}/v1/live/shipments/sse?access_token={buyer.token}"')
+    print()
+
+
+_PAGES = (
+    ("/app/loads", "the carrier's load board", "Dispatcher Dana"),
+    ("/app/driver", "the driver's phone view", "Driver Ivan Petrov"),
+    ("/app/map", "the buyer's live map", "Raj Patel"),
+    ("/app/yard", "the gate clerk's yard board", "Gate Clerk Ana"),
+)
+
+
+def _print_pages(accounts: Sequence[DemoAccount], base_url: str) -> None:
+    logins = {a.name: a.login for a in accounts}
+    print(f"Pages (sign in at {base_url}/app with the password above):")
+    for path, what, name in _PAGES:
+        if name in logins:
+            print(f"  {base_url}{path:<12} {what:<28} {logins[name]}")
     print()
 
 

@@ -3,7 +3,9 @@ order with loads on the market (posted, auctioned, tendered), a hazardous ethano
 one carrier may take, a second 500 t sugar order booked whole by Rapid Haulage and split
 across its food-grade silos into outbound deliveries with drivers, a 52 t self-pickup order
 that the buyer authorizes Longroad Logistics to collect with pickup passes on its driver's
-phone, and ready tokens."""
+phone, the mill's yard with six docks and slots for the deliveries with passes, a 24 t
+delivery received short with an open dispute (api/demo_evidence.py), and ready
+tokens."""
 
 from __future__ import annotations
 
@@ -19,8 +21,11 @@ from accounts.enums import Department, OrgKind, PartnerRelation, Role, SiteKind
 from accounts.principal import Principal
 from accounts.schemas import MemberCreate, PartnershipCreate, SignupRequest, SiteCreate
 from accounts.tokens import TokenCache
+from api.demo_evidence import seed_evidence
+from api.demo_yard import seed_yard
 from core.clock import now
 from core.database import Database
+from core.files import FileStore
 from dispatch.authorizations import grants, issuing
 from dispatch.authorizations.schemas import DeliveryGrant, GrantCreate
 from dispatch.deliveries import assignment, plans
@@ -132,10 +137,13 @@ def _login(name: str, domain: str) -> str:
     return f"{name.lower().replace(' ', '.')}@{domain}"
 
 
-async def seed(database: Database) -> list[DemoAccount]:
-    """Create the demo world in an empty database and return a token for every account."""
+async def seed(database: Database, *, files: FileStore | None = None) -> list[DemoAccount]:
+    """Create the demo world in an empty database and return a token for every account;
+    with ``files``, evidence files (a receipt's signature) are stored there."""
     async with database.transaction() as session:
-        return await _seed(session)
+        made = await _seed(session)
+        await seed_evidence(session, {a.name: a.token for a in made}, files=files)
+        return made
 
 
 async def _seed(session: AsyncSession) -> list[DemoAccount]:
@@ -449,6 +457,9 @@ async def _seed_market(
     )
     await _seed_deliveries(session, principals, org_ids, site_ids, drivers, start)
     await _seed_self_pickup(session, principals, org_ids, site_ids, drivers, start)
+    await seed_yard(
+        session, owner=principals["Sweet Sugar Mill"], site_id=site_ids["Uelzen sugar mill"]
+    )
 
 
 # Which driver takes the trips of each of Rapid Haulage's food-grade silos.

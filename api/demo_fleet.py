@@ -2,7 +2,9 @@
 
 Each truck follows its route back and forth at lorry speed and posts a batch of our app's
 JSON every few seconds to ``/v1/ingest/pings``, exactly as a phone would, so the live
-stream and the trails show them moving.
+stream and the trails show them moving. The first truck of the day has loaded at the mill
+and left for Hamburg: its pings feed that delivery, so the buyer's and seller's shipment
+streams show it moving, its ETA, and its arrival at the bakery.
 """
 
 from __future__ import annotations
@@ -18,13 +20,18 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts import service as accounts
 from accounts.enums import Role
 from accounts.repository import members_with_users
 from accounts.tokens import TokenCache
 from api.demo import DemoAccount
+from core.clock import now
 from core.database import Database
+from dispatch.deliveries import repository as deliveries
+from dispatch.deliveries import transitions
+from dispatch.deliveries.enums import DeliveryState
 from tracking.devices import service as devices
 from tracking.devices.schemas import DeviceCreate
 from tracking.geo import haversine_m
@@ -44,6 +51,9 @@ ROUTES: dict[str, tuple[LatLon, ...]] = {
     "Rapid Haulage": (DEPOT_LUENEBURG, (53.12, 10.50), MILL_UELZEN, (53.25, 10.30), BAKERY_HAMBURG),
     "Longroad Logistics": (DEPOT_CELLE, (52.80, 10.30), MILL_UELZEN),
 }
+# The loaded truck's road: out of the mill's gate and north-west to the bakery.
+TO_THE_BAKERY: tuple[LatLon, ...] = ((52.9900, 10.5480), (53.25, 10.30), BAKERY_HAMBURG)
+DEMO_ACTOR = "system:demo"
 
 
 @dataclass(frozen=True)
@@ -55,10 +65,44 @@ class DemoTruck:
     device_id: uuid.UUID
     token: str
     route: tuple[LatLon, ...]
+    shipment_id: uuid.UUID | None = None
+    """The delivery the truck's pings feed, when it is on the road with one."""
+
+
+async def _on_the_road(session: AsyncSession, driver_member_id: uuid.UUID) -> uuid.UUID | None:
+    """Load the driver's first delivery at the mill and send it off, as the yard would have."""
+    waiting = await deliveries.driven_by(
+        session, driver_member_id=driver_member_id, states=(DeliveryState.ASSIGNED,)
+    )
+    if not waiting:
+        return None
+    delivery, _plant = waiting[0]
+    moment = now()
+    await transitions.authorize(session, delivery_id=delivery.id, actor=DEMO_ACTOR)
+    await transitions.slot(
+        session,
+        delivery_id=delivery.id,
+        slot_starts_at=moment - timedelta(hours=1),
+        actor=DEMO_ACTOR,
+    )
+    await transitions.arrive(
+        session, delivery_id=delivery.id, actor=DEMO_ACTOR, at=moment - timedelta(minutes=65)
+    )
+    await transitions.load(
+        session,
+        delivery_id=delivery.id,
+        loaded_quantity=delivery.quantity,
+        actor=DEMO_ACTOR,
+        at=moment - timedelta(minutes=20),
+    )
+    await transitions.depart(
+        session, delivery_id=delivery.id, actor=DEMO_ACTOR, at=moment - timedelta(minutes=2)
+    )
+    return delivery.id
 
 
 async def seed_fleet(database: Database, accounts_made: Sequence[DemoAccount]) -> list[DemoTruck]:
-    """Register a phone for every demo driver of the carriers."""
+    """Register a phone for every demo driver of the carriers; put the first truck on the road."""
     trucks: list[DemoTruck] = []
     async with database.transaction() as session:
         for carrier, route in ROUTES.items():
@@ -78,7 +122,14 @@ async def seed_fleet(database: Database, accounts_made: Sequence[DemoAccount]) -
                     data=DeviceCreate(name=f"{user.name}'s phone", driver_member_id=member.id),
                 )
                 stops = route if offset % 2 == 0 else tuple(reversed(route))
-                trucks.append(DemoTruck(carrier, user.name, device.id, credentials.token, stops))
+                shipment_id = None
+                if not trucks:
+                    shipment_id = await _on_the_road(session, member.id)
+                    if shipment_id is not None:
+                        stops = TO_THE_BAKERY
+                trucks.append(
+                    DemoTruck(carrier, user.name, device.id, credentials.token, stops, shipment_id)
+                )
     return trucks
 
 

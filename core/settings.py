@@ -87,6 +87,12 @@ class FilesSettings(BaseModel):
         "image/heif",
         "application/pdf",
     )
+    # An S3-compatible bucket instead of the directory (needs the s3 extra). Credentials are
+    # boto3's usual ones (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, a role).
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_prefix: str = ""
 
 
 class MarketSettings(BaseModel):
@@ -161,6 +167,18 @@ class PassSettings(BaseModel):
         return self.issue_ahead_s + self.max_lifetime_s + self.leeway_s
 
 
+class WebSettings(BaseModel):
+    """The web pages: where the live map takes its background tiles from.
+
+    ``tile_url`` is a Leaflet URL template (``{z}/{x}/{y}``, optionally ``{s}``); empty means
+    no tiles, and the map still shows trucks, trails and sites on a plain background.
+    """
+
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "&copy; OpenStreetMap contributors"
+    tile_max_zoom: int = Field(default=19, ge=1, le=22)
+
+
 class Settings(BaseSettings):
     """All of Haulpoint's configuration."""
 
@@ -183,6 +201,7 @@ class Settings(BaseSettings):
     deliveries: DeliverySettings = DeliverySettings()
     tracking: TrackingSettings = TrackingSettings()
     passes: PassSettings = PassSettings()
+    web: WebSettings = WebSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")

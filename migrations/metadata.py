@@ -11,7 +11,10 @@ import dispatch.fleet.models
 import dispatch.market.models
 import dispatch.orders.models
 import tracking.devices.models
+import tracking.evidence.models
 import tracking.positions.models
+import tracking.shipments.models
+import yard.models
 from core.models import metadata
 
 __all__ = ["metadata"]
@@ -26,5 +29,8 @@ _loaded = (
     dispatch.market.models,
     dispatch.orders.models,
     tracking.devices.models,
+    tracking.evidence.models,
     tracking.positions.models,
+    tracking.shipments.models,
+    yard.models,
 )

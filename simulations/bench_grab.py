@@ -61,7 +61,8 @@ from accounts.tokens import TokenCache
 from core.clock import now
 from core.database import Database, normalize_url
 from core.ids import new_id
-from core.settings import DatabaseSettings
+from core.settings import DatabaseSettings, Settings
+from core.signing import key_ring_from_settings
 from core.sql import table_of
 from dispatch.fleet import service as fleet
 from dispatch.fleet.enums import BodyType, QualificationKind
@@ -652,7 +653,9 @@ async def run(plan: Plan, *, url: str, workers: int, quick: bool) -> dict[str, A
         url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
     await reset_database(url)
     # PostgreSQL here allows 100 connections, shared with the server and other work.
-    database = Database(url, DatabaseSettings(pool_size=15, max_overflow=0))
+    # The server processes sign with the development key in the same data directory.
+    key_ring = key_ring_from_settings(Settings(data_dir=data_dir))
+    database = Database(url, DatabaseSettings(pool_size=15, max_overflow=0), key_ring=key_ring)
     await upgrade(database.engine)
     seeding = time.perf_counter()
     world = await seed(database, plan)

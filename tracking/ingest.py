@@ -9,6 +9,7 @@ are not worth retrying; the rest are stored exactly once (the key is device and 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,7 +26,7 @@ from tracking.filtering import (
 )
 from tracking.formats import ParsedBatch
 from tracking.pings import Ping
-from tracking.positions.codec import to_row
+from tracking.positions.codec import Row, to_row
 from tracking.positions.writer import PositionWriter
 
 
@@ -70,8 +71,11 @@ class Ingestor:
         *,
         policy: QualityPolicy = DEFAULT_POLICY,
         max_tracks: int = 100_000,
+        observer: Callable[[DeviceIdentity, Sequence[Row]], None] | None = None,
     ) -> None:
         self.writer = writer
+        # Told of every committed batch; it must not wait (the shipment tracker queues it).
+        self.observer = observer
         self._policy = policy
         self._max_tracks = max_tracks
         self._tracks: OrderedDict[str, DeviceTrack] = OrderedDict()
@@ -113,6 +117,8 @@ class Ingestor:
         number = device.number
         rows = [to_row(number, ping) for ping in accepted]
         await self.writer.write(device, rows)
+        if self.observer is not None and rows:
+            self.observer(device, rows)
         return IngestResult(len(rows), rejected, parsed.ignored)
 
 

@@ -20,6 +20,8 @@ from tracking.ingest import Ingestor
 from tracking.live.hub import LiveHub
 from tracking.live.messages import POSITIONS_CHANNEL, encode_positions
 from tracking.positions.writer import Committed, PositionWriter
+from tracking.shipments.hub import ShipmentHub
+from tracking.shipments.tracker import ShipmentTracker
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,9 @@ class TrackingRuntime:
 
     Every process evicts a device from its credential cache when the bus says the device was
     revoked or its secrets rotated, so revocation reaches all processes at once; the cache
-    time is only the backstop for a message the bus lost.
+    time is only the backstop for a message the bus lost. Likewise the shipment tracker
+    forgets which delivery a device feeds when a delivery event names that delivery, its
+    driver or its vehicle.
     """
 
     settings: TrackingSettings
@@ -41,6 +45,8 @@ class TrackingRuntime:
     writer: PositionWriter
     ingestor: Ingestor
     hub: LiveHub
+    tracker: ShipmentTracker
+    shipments: ShipmentHub
     lookup: DeviceLookup | None = None
     """Batched credential lookups on PostgreSQL; None on SQLite, where a session is cheap."""
     _listener: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -66,13 +72,20 @@ class TrackingRuntime:
             lookup = DeviceLookup(
                 database.url.set(drivername="postgresql").render_as_string(hide_password=False)
             )
+        tracker = ShipmentTracker(database, bus)
         return cls(
             lookup=lookup,
+            tracker=tracker,
+            shipments=ShipmentHub(
+                bus,
+                heartbeat_s=settings.live_heartbeat_s,
+                connections_per_token=settings.live_connections_per_token,
+            ),
             settings=settings,
             bus=bus,
             devices=DeviceCache(ttl_s=settings.device_cache_s),
             writer=writer,
-            ingestor=Ingestor(writer),
+            ingestor=Ingestor(writer, observer=tracker.observe),
             hub=LiveHub(
                 bus,
                 tick_s=settings.live_tick_ms / 1000,
@@ -85,6 +98,8 @@ class TrackingRuntime:
         """Start the writer, the hub and the credential-change listener."""
         await self.writer.start()
         await self.hub.start()
+        await self.shipments.start()
+        await self.tracker.start()
         if self.lookup is not None:
             await self.lookup.start()
         self._events = await self.bus.subscribe(EVENTS_CHANNEL)
@@ -101,18 +116,23 @@ class TrackingRuntime:
         if self._events is not None:
             await self.bus.unsubscribe(self._events)
         await self.hub.close()
+        await self.shipments.close()
         await self.writer.close()
+        await self.tracker.close()
         if self.lookup is not None:
             await self.lookup.close()
 
     async def _evict_changed_devices(self, events: Subscription) -> None:
         async for _channel, payload in events:
-            # Most events are not about devices: look before parsing the whole entry.
-            if b'"device.' not in payload:
+            # Most events are not about devices or deliveries: look before parsing the entry.
+            if b'"device.' not in payload and b'"delivery.' not in payload:
                 continue
             try:
                 event = orjson.loads(payload)
-                if event.get("kind") in _CREDENTIAL_CHANGES:
+                kind = event.get("kind")
+                if kind in _CREDENTIAL_CHANGES:
                     self.devices.evict_device(uuid.UUID(event["payload"]["device_id"]))
+                elif isinstance(kind, str) and kind.startswith("delivery."):
+                    self.tracker.resolver.evict(event["payload"])
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 log.warning("an unreadable event on the bus was skipped")

@@ -93,3 +93,8 @@ class TestOpenApi:
         login = document["paths"]["/v1/auth/login"]["post"]
         assert login["operationId"] == "login"
         assert login["x-public"]
+
+    async def test_every_operation_id_is_unique(self, client: httpx.AsyncClient) -> None:
+        document = (await client.get("/openapi.json")).json()
+        ids = [op["operationId"] for path in document["paths"].values() for op in path.values()]
+        assert [i for i in set(ids) if ids.count(i) > 1] == []

@@ -142,6 +142,7 @@ class TestRefusals:
 class TestSettings:
     def test_the_store_lives_in_the_data_directory(self, tmp_path: Path) -> None:
         store = open_file_store(Settings(data_dir=tmp_path))
+        assert isinstance(store, LocalFileStore)  # no bucket named: the local directory
         assert store.directory == tmp_path / "files"
         assert "image/jpeg" in store.policy.allowed_media_types
         assert store.policy.max_bytes == 20 * 1024 * 1024
