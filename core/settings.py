@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -205,7 +206,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Settings:
-        default = self.security.secret_key.get_secret_value() == DEFAULT_SECRET_KEY
+        default = hmac.compare_digest(
+            self.security.secret_key.get_secret_value().encode(), DEFAULT_SECRET_KEY.encode()
+        )
         if default and self.environment is Environment.PRODUCTION:
             raise ValueError("set HAULPOINT_SECURITY__SECRET_KEY: the default is for development")
         if self.environment is Environment.PRODUCTION and not self.signing.configured:

@@ -26,6 +26,7 @@ event is kept.
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -123,9 +124,15 @@ async def _edited_genuine_pass(session: AsyncSession, token: str) -> PickupPass 
     if pass_id is None or signature is None:
         return None
     stored = await repository.pickup_pass(session, pass_id)
-    if stored is None or signature_segment(stored.token) != signature:
+    # Constant-time: a byte-by-byte compare would time out the stored signature bit by bit.
+    genuine = None if stored is None else signature_segment(stored.token)
+    if stored is None or genuine is None or not _same(genuine, signature):
         return None
-    return stored if stored.token != token.strip() else None
+    return None if _same(stored.token, token.strip()) else stored
+
+
+def _same(one: str, other: str) -> bool:
+    return hmac.compare_digest(one.encode(), other.encode())
 
 
 async def _chain(session: AsyncSession, issued: PickupPass) -> list[PickupGrant]:

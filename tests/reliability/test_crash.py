@@ -226,7 +226,7 @@ class TestSigkillMidStorm:
             more = await grab(http, hauliers[1], offer["id"], 5 * SUGAR_T)
             assert more.status_code in (201, 409), more.text
 
-        async with database.session() as session:
+        async with database.engine.connect() as session:
             for number, moments in seen.pings.items():
                 rows = await session.execute(
                     text("SELECT recorded_at FROM positions WHERE device_no = :n"), {"n": number}
