@@ -234,6 +234,12 @@ class TestReadRoutes:
                         leaked = _leaks(world, label, _body_text(answer), target)
                         if leaked:
                             problems.append(f"{where}: A's {sorted(leaked)[:3]} in the body")
+        print(
+            f"leak matrix: {len(readable)} read routes, "
+            f"{sum(len(t[:TARGETS_PER_ROUTE]) for t in readable.values())} of A's records, "
+            f"{sum(len(p) for p in world.outsiders.values())} outsiders, {calls} calls, "
+            f"{len(world.seen)} ids of A watched for"
+        )
         assert problems == [], "\n".join(problems[:40])
         assert calls > 500
 
