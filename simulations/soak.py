@@ -82,6 +82,14 @@ def _slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / var if var else 0
 
 
+def _steady(samples: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    # Imports, pools and caches fill in the first seconds: judge growth after the warm-up.
+    if not samples:
+        return samples
+    warm_s = min(30.0, samples[-1][0] / 5)
+    return [(t, m) for t, m in samples if t >= warm_s]
+
+
 async def _reset_and_migrate(database: str) -> None:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -406,6 +414,7 @@ def _report(args: argparse.Namespace, stats: Stats) -> dict[str, Any]:
             "last_mb": round(samples[-1][1], 1),
             "max_mb": round(max(m for _, m in samples), 1),
             "slope_mb_per_min": round(_slope_mb_per_min(samples), 2),
+            "steady_slope_mb_per_min": round(_slope_mb_per_min(_steady(samples)), 2),
             "samples": [(round(t), round(m, 1)) for t, m in samples],
         }
         for pid, samples in stats.rss_mb.items()
@@ -440,7 +449,8 @@ def _print(report: dict[str, Any]) -> None:
     for pid, row in report["memory"].items():
         print(
             f"server {pid}: RSS {row['first_mb']} -> {row['last_mb']} MB (max {row['max_mb']}), "
-            f"slope {row['slope_mb_per_min']} MB/min"
+            f"slope {row['slope_mb_per_min']} MB/min, "
+            f"after warm-up {row['steady_slope_mb_per_min']} MB/min"
         )
 
 
