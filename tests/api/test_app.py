@@ -20,6 +20,8 @@ def _depends_on(dependant: Dependant, call: Any) -> bool:
 SELF_AUTHENTICATING_SOCKETS = {
     # Reads the token after accepting and closes with 4401 or 4403 (tests/api/test_market_feed.py).
     "/v1/market/feed",
+    # A share link's token is its credential: read-only, one shipment, until it expires.
+    "/v1/live/shared/{token}",
 }
 
 
