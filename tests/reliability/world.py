@@ -23,9 +23,12 @@ from starlette.responses import StreamingResponse
 from api.demo import DemoAccount, seed
 from api.demo_fleet import DemoTruck, drive, seed_fleet
 from core.database import Database
+from core.files import open_file_store
+from core.settings import Settings
 from tests.helpers import Org, add_member, bearer, signup
 
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+SHA256_TEXT = re.compile(r"[0-9a-f]{64}")
 PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
 ROLES = ("owner", "admin", "dispatcher", "clerk", "driver", "viewer")
@@ -170,6 +173,9 @@ def _harvest_keys(world: World, body: Any) -> None:
         for key, value in body.items():
             if key.endswith("_id") and isinstance(value, str) and UUID_TEXT.fullmatch(value):
                 world.add(key, value)
+            elif key == "sha256" and isinstance(value, str) and SHA256_TEXT.fullmatch(value):
+                world.add(key, value)
+                world.seen.add(value)
             else:
                 _harvest_keys(world, value)
     elif isinstance(body, list):
@@ -195,9 +201,9 @@ async def outsider(client: httpx.AsyncClient, label: str, name: str) -> tuple[Or
     return org, principals
 
 
-async def build_world(client: httpx.AsyncClient, database: Database) -> World:
-    """Seed A, U and R, give A a bid and positions, and R its partnerships with A."""
-    accounts = await seed(database)
+async def build_world(client: httpx.AsyncClient, database: Database, settings: Settings) -> World:
+    """Seed A, U and R, give A a bid, positions and a yard visit, and R its partnerships."""
+    accounts = await seed(database, files=open_file_store(settings))
     trucks = await seed_fleet(database, accounts)
     await drive(client, trucks, rounds=2, interval_s=0.0)
     u_org, u_people = await outsider(client, "U", "Unrelated Trading")
@@ -217,6 +223,18 @@ async def build_world(client: httpx.AsyncClient, database: Database) -> World:
             json={"partner_id": str(r_org.id), "relation": relation},
         )
         assert made.status_code == 201, made.text
+    plant = next(
+        s["id"]
+        for s in (await client.get("/v1/sites", headers=mill.headers)).json()["data"]
+        if s["kind"] == "plant"
+    )
+    visit = await client.post(
+        f"/v1/yard/plants/{plant}/visits",
+        headers=mill.headers,
+        json={"plate": "HH-AB 123", "product": "sugar", "body": "silo", "quantity_kg": 24000},
+    )
+    assert visit.status_code == 201, visit.text
+    world.add("visit_id", visit.json()["id"])
     offers = (await client.get("/v1/market/offers", headers=mill.headers)).json()["data"]
     auction = next(o for o in offers if o["pricing_mode"] == "auction")
     bid = await client.post(
