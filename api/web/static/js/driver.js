@@ -113,7 +113,6 @@ async function showYard(delivery) {
   const slot = delivery ? await slotOf(delivery) : null;
   section.hidden = !slot;
   if (!slot) return;
-  section.dataset.visitState = slot.visit_state || "";
   if (slot.visit_state !== "called") document.getElementById("call").hidden = true;
   const rows = [
     ...fact("Slot", `${when(slot.starts_at)} – ${clock(slot.ends_at)}`),
@@ -130,6 +129,8 @@ async function showYard(delivery) {
   }
   document.getElementById("yard-facts").replaceChildren(...rows);
   document.getElementById("check-in").hidden = Boolean(slot.visit_id);
+  // Set last: it tells watchers (and the tests) that the section shows this state in full.
+  section.dataset.visitState = slot.visit_state || "";
 }
 
 function showCall(call) {
