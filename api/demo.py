@@ -1,10 +1,10 @@
 """The demo world: a sugar mill, a buyer, two carriers, their people and fleets, a 500 t sugar
 order with loads on the market (posted, auctioned, tendered), a hazardous ethanol load only
 one carrier may take, a second 500 t sugar order booked whole by Rapid Haulage and split
-across its food-grade silos into outbound deliveries with drivers, a 52 t self-pickup order
-that the buyer authorizes Longroad Logistics to collect with pickup passes on its driver's
-phone, the mill's yard with six docks and slots for the deliveries with passes, a 24 t
-delivery received short with an open dispute (api/demo_evidence.py), and ready
+across its food-grade silos into outbound deliveries with drivers and pickup passes, a 52 t
+self-pickup order that the buyer authorizes Longroad Logistics to collect with pickup passes
+on its driver's phone, the mill's yard with six docks and slots for the deliveries with
+passes, a 24 t delivery received short with an open dispute (api/demo_evidence.py), and ready
 tokens."""
 
 from __future__ import annotations
@@ -527,6 +527,32 @@ async def _seed_deliveries(
             principal=dana,
             delivery_id=delivery.id,
             data=AssignRequest(version=delivery.version, driver_id=drivers[driver]),
+        )
+    # The seller arranges this transport, so it authorizes its carrier at the plant, and the
+    # carrier passes that on to the driver and truck of each trip. The earliest trip left the
+    # mill this morning (api/demo_fleet.py puts it on the road); every later one holds a
+    # pickup pass, and the mill's yard gives it a slot.
+    offered = await grants.offer_grant(
+        session,
+        principal=sales,
+        data=GrantCreate(
+            order_id=order.id,
+            booking_id=booking.id,
+            carrier_id=org_ids["Rapid Haulage"],
+            quantity=500 * _TONNE,
+        ),
+    )
+    accepted = await grants.accept_grant(
+        session, principal=dana, grant_id=offered.id, version=offered.version
+    )
+    driven = [d for d in made if d.vehicle_plate in _SILO_DRIVERS]
+    driven.sort(key=lambda d: (d.planned_day, d.trip_no, d.vehicle_plate))
+    for delivery in driven[1:]:
+        await issuing.grant_delivery(
+            session,
+            principal=dana,
+            grant_id=accepted.id,
+            data=DeliveryGrant(delivery_id=delivery.id),
         )
 
 

@@ -123,7 +123,7 @@ async def seed_fleet(database: Database, accounts_made: Sequence[DemoAccount]) -
                 )
                 stops = route if offset % 2 == 0 else tuple(reversed(route))
                 shipment_id = None
-                if not trucks:
+                if not any(truck.shipment_id for truck in trucks):
                     shipment_id = await _on_the_road(session, member.id)
                     if shipment_id is not None:
                         stops = TO_THE_BAKERY

@@ -1,4 +1,5 @@
-"""The demo world has a 500 t sugar order split across a carrier's fleet, with drivers."""
+"""The demo world has a 500 t sugar order split across a carrier's fleet, with drivers, pickup
+passes and slots at the mill."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ class TestDemoDeliveries:
         assert sum(d["quantity"] for d in deliveries) == 500_000
         assert all(d["quantity"] <= 26_000 for d in deliveries)
         assert {d["vehicle_plate"] for d in deliveries} == {"LG-RH 101", "LG-RH 102"}
-        assert {d["state"] for d in deliveries} == {"assigned"}
+        # The earliest trip is put on the road by the demo's phones; every later one holds its
+        # pickup pass and a slot at the mill.
+        states = sorted(d["state"] for d in deliveries)
+        assert states == ["assigned"] + ["slotted"] * (len(deliveries) - 1)
+        assert all(d["slot_starts_at"] for d in deliveries if d["state"] == "slotted")
         seen = {}
         for name in ("Driver Sam Okafor", "Driver Li Wei"):
             mine = await client.get("/v1/deliveries/mine", headers=bearer(accounts[name]))

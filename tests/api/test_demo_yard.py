@@ -40,6 +40,9 @@ class TestDemoYard:
         assert slots[0]["delivery_id"] in [
             a["delivery_id"] for a in board.json()["columns"]["expected"]
         ]
-        assert (await client.get("/v1/yard/mine", headers=bearer(tokens["Driver Li Wei"]))).json()[
-            "count"
-        ] == 0
+        # Rapid Haulage's driver sees the slots of his own trips, none of Longroad's.
+        theirs = (await client.get("/v1/yard/mine", headers=bearer(tokens["Driver Li Wei"]))).json()
+        assert theirs["count"] > 0
+        assert {s["delivery_id"] for s in theirs["data"]}.isdisjoint(
+            s["delivery_id"] for s in slots
+        )
