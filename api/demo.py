@@ -1,11 +1,11 @@
-"""The demo world: a sugar mill, a buyer, two carriers, their people and fleets, a 500 t sugar
-order with loads on the market (posted, auctioned, tendered), a hazardous ethanol load only
-one carrier may take, a second 500 t sugar order booked whole by Rapid Haulage and split
-across its food-grade silos into outbound deliveries with drivers and pickup passes, a 52 t
-self-pickup order that the buyer authorizes Longroad Logistics to collect with pickup passes
-on its driver's phone, the mill's yard with six docks and slots for the deliveries with
-passes, a 24 t delivery received short with an open dispute (api/demo_evidence.py), and ready
-tokens."""
+"""The demo world: a sugar mill, two buyers, three carriers, their people and fleets, a
+500 t sugar order with loads on the market (posted, auctioned, tendered), a second buyer's
+100 t load, a hazardous ethanol load only one carrier may take, a second 500 t sugar order
+booked whole by Rapid Haulage and split across its food-grade silos into outbound deliveries
+with drivers and pickup passes, a 52 t self-pickup order that the buyer authorizes Longroad
+Logistics to collect with pickup passes on its driver's phone, the mill's yard with six docks
+and slots for the deliveries with passes, a 24 t delivery received short with an open
+dispute (api/demo_evidence.py), and ready tokens."""
 
 from __future__ import annotations
 
@@ -130,7 +130,29 @@ _WORLD = (
         ),
         (_Site("Celle depot", SiteKind.DEPOT, 52.6230, 10.0800, "Celle, Germany"),),
     ),
+    _Org(
+        "Nordwind Confectionery",
+        "nordwind.example",
+        (OrgKind.BUYER,),
+        "Lena Vogel",
+        (("Purchasing Piet", Role.DISPATCHER, Department.PURCHASING),),
+        (_Site("Bremen confectionery", SiteKind.DELIVERY_SITE, 53.0793, 8.8017, "Bremen"),),
+    ),
+    _Org(
+        "Heide Bulk Transport",
+        "heidebulk.example",
+        (OrgKind.CARRIER,),
+        "Jonas Berg",
+        (
+            ("Dispatcher Hanna", Role.DISPATCHER, Department.TRANSPORT),
+            ("Driver Mateo Ruiz", Role.DRIVER, Department.TRANSPORT),
+        ),
+        (_Site("Soltau depot", SiteKind.DEPOT, 52.9860, 9.8430, "Soltau, Germany"),),
+    ),
 )
+
+_BUYERS = ("Acme Foods", "Nordwind Confectionery")
+_CARRIERS = ("Rapid Haulage", "Longroad Logistics", "Heide Bulk Transport")
 
 
 def _login(name: str, domain: str) -> str:
@@ -204,12 +226,13 @@ async def _seed(session: AsyncSession) -> list[DemoAccount]:
             site_ids[site.name] = created.id
         if org.name == "Sweet Sugar Mill":
             seller_owner = owner
-    await accounts.create_partnership(
-        session,
-        principal=seller_owner,
-        data=PartnershipCreate(partner_id=org_ids["Acme Foods"], relation=PartnerRelation.CUSTOMER),
-    )
-    for carrier in ("Rapid Haulage", "Longroad Logistics"):
+    for buyer in _BUYERS:
+        await accounts.create_partnership(
+            session,
+            principal=seller_owner,
+            data=PartnershipCreate(partner_id=org_ids[buyer], relation=PartnerRelation.CUSTOMER),
+        )
+    for carrier in _CARRIERS:
         await accounts.create_partnership(
             session,
             principal=seller_owner,
@@ -272,6 +295,16 @@ _FLEETS = (
             _Vehicle("CE-LL 13", BodyType.FLATBED, 25_000),
         ),
         (("Driver Ivan Petrov", "CE", False),),
+    ),
+    _Fleet(
+        "Heide Bulk Transport",
+        "Soltau depot",
+        (),
+        (
+            _Vehicle("HK-HB 7", BodyType.SILO, 26_000, True, 60_000, driver="Driver Mateo Ruiz"),
+            _Vehicle("HK-HB 8", BodyType.TIPPER, 25_000, True, volume_l=30_000),
+        ),
+        (("Driver Mateo Ruiz", "CE", False),),
     ),
 )
 
@@ -422,6 +455,39 @@ async def _seed_market(
         ),
     ):
         await offers.post_offer(session, principal=sales, data=data)
+    # The second buyer's order: 100 t to Bremen, open to every qualified carrier.
+    bremen = await orders.create_order(
+        session,
+        principal=sales,
+        data=OrderCreate(
+            reference="SO-2026-0416",
+            buyer_id=org_ids["Nordwind Confectionery"],
+            commodity="white sugar EU2, bulk",
+            quantity=100 * _TONNE,
+            unit=QuantityUnit.KG,
+            origin_site_id=site_ids["Uelzen sugar mill"],
+            destination_site_id=site_ids["Bremen confectionery"],
+            pickup_from=start,
+            pickup_until=start + timedelta(days=4),
+            deliver_by=start + timedelta(days=5),
+            transport_by=TransportBy.SELLER,
+            food_grade=True,
+        ),
+    )
+    await offers.post_offer(
+        session,
+        principal=sales,
+        data=OfferCreate(
+            order_id=bremen.id,
+            quantity=100 * _TONNE,
+            min_lot=25 * _TONNE,
+            body_types=bulk,
+            pricing_mode=PricingMode.POSTED,
+            rate_basis=RateBasis.PER_TONNE,
+            rate_cents=2400,
+            notes="Bremen, Mondays to Thursdays; lots of 25 t.",
+        ),
+    )
     ethanol = await orders.create_order(
         session,
         principal=sales,

@@ -19,10 +19,24 @@ class TestDemoMarket:
         seen_by_rapid = (await client.get("/v1/market/loads", headers=rapid)).json()["data"]
         seen_by_longroad = (await client.get("/v1/market/loads", headers=longroad)).json()["data"]
         modes = sorted((o["pricing_mode"], o["commodity"][:5]) for o in seen_by_rapid)
-        assert modes == [("auction", "white"), ("posted", "ethan"), ("posted", "white")]
+        assert modes == [
+            ("auction", "white"),
+            ("posted", "ethan"),
+            ("posted", "white"),
+            ("posted", "white"),
+        ]
         # Longroad has no hazmat permit, so no ethanol; it holds the tender's first turn.
         modes = sorted((o["pricing_mode"], o["commodity"][:5]) for o in seen_by_longroad)
-        assert modes == [("auction", "white"), ("posted", "white"), ("tender", "white")]
+        assert modes == [
+            ("auction", "white"),
+            ("posted", "white"),
+            ("posted", "white"),
+            ("tender", "white"),
+        ]
+        # The third carrier sees both buyers' sugar loads it is qualified for.
+        heide = bearer(accounts["Dispatcher Hanna"])
+        seen_by_heide = (await client.get("/v1/market/loads", headers=heide)).json()["data"]
+        assert sorted(o["pricing_mode"] for o in seen_by_heide) == ["auction", "posted", "posted"]
         sugar = next(o for o in seen_by_longroad if o["pricing_mode"] == "posted")
         grabbed = await client.post(
             f"/v1/market/offers/{sugar['id']}/grab", headers=longroad, json={"quantity": 25_000}

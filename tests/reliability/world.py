@@ -104,6 +104,13 @@ class World:
         if value not in values:
             values.append(value)
 
+    def prefer(self, name: str, value: str) -> None:
+        """Try ``value`` first for ``name`` (routes are called with the first few ids only)."""
+        values = self.pool.setdefault(name, [])
+        if value in values:
+            values.remove(value)
+        values.insert(0, value)
+
 
 def api_routes(app: FastAPI) -> Iterator[tuple[APIRoute, str]]:
     """Every HTTP route of the app with its full path (routers included)."""
@@ -243,6 +250,9 @@ async def build_world(client: httpx.AsyncClient, database: Database, settings: S
         json={"rate_cents": 2000},
     )
     assert bid.status_code in (200, 201), bid.text
+    # The auction is the offer whose bids and ranking A's accounts can read.
+    world.add("bid_id", bid.json()["id"])
+    world.prefer("offer_id", auction["id"])
     for offer in offers:
         if offer["visibility"] == "open" and offer["state"] in ("open", "partially_booked"):
             # The load board shows these to every carrier: that is what a market is.
